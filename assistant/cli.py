@@ -1,0 +1,177 @@
+"""The `risk-assistant` command: ingest, ask, plan, db, demo, serve. Errors become messages here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+app = typer.Typer(help="Risk Assistant: ask questions about risk events, with cited answers.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="The database: status, migrations, the embedded server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+out = Console()
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Resolve relative dates as of this day (YYYY-MM-DD).")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the core's errors into a message and exit code 1 (traceback only with --debug)."""
+    try:
+        yield
+    except AssistantError as error:
+        logging.getLogger(__name__).debug("failed", exc_info=True)
+        err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _assistant() -> Any:
+    from assistant.api import RiskAssistant
+
+    return RiskAssistant.from_env(Settings())
+
+
+def _as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A .csv, .jsonl(.gz) or .parquet file of events.")],
+    mapping: Annotated[Path | None, typer.Option(help="TOML file mapping columns to fields.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Where to write rejected rows (CSV).")] = None,
+) -> None:
+    """Load events: new ones inserted, changed ones updated and re-embedded, bad rows reported."""
+    from assistant import sources
+    from assistant.mapping import Mapping
+
+    with _errors():
+        chosen = Mapping.load(mapping) if mapping else Mapping.identity(path.stem)
+        total = sources.count_rows(path)
+        assistant = _assistant()
+        with _progress(f"ingesting {path.name}", total) as advance:
+            result = assistant.ingest(path, chosen, report_path=report, progress=advance)
+        out.print(result.summary(), highlight=False)
+        assistant.close()
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question, e.g. \"Q4 2025 card-not-present fraud\".")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Answer a question with a pattern report that cites event ids."""
+    with _errors():
+        assistant = _assistant()
+        answer = assistant.ask(question, as_of=_as_of(as_of))
+        if as_json:
+            sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
+        else:
+            out.print(f"[bold]Plan[/bold]: {_plan_line(answer.plan)}", highlight=False)
+            out.print(answer.summary, markup=False, highlight=False)
+            out.print(f"\nmode: {answer.mode} · {'; '.join(answer.notes)}", highlight=False)
+        assistant.close()
+
+
+@app.command()
+def plan(question: Annotated[str, typer.Argument()],
+         as_json: Annotated[bool, typer.Option("--json")] = False, as_of: AsOf = None) -> None:
+    """Show the plan a question would run, without running it."""
+    with _errors():
+        assistant = _assistant()
+        result = assistant.plan(question, as_of=_as_of(as_of))
+        out.print(result.model_dump_json(indent=2) if as_json else _plan_line(result), highlight=False)
+        assistant.close()
+
+
+@app.command()
+def demo() -> None:
+    """Load the bundled synthetic demo events (idempotent)."""
+    from assistant.demo import DEMO_SIZE
+
+    with _errors():
+        assistant = _assistant()
+        with _progress("loading demo events", DEMO_SIZE) as advance:
+            result = assistant.load_demo(progress=advance)
+        out.print(result.summary(), highlight=False)
+        assistant.close()
+
+
+@app.command()
+def serve() -> None:
+    """Serve the chat UI (loads the demo events first if the database is empty)."""
+    from assistant.demo import DEMO_SIZE
+    from assistant.ui.app import serve as serve_ui
+
+    with _errors():
+        assistant = _assistant()
+        if assistant.count_events() == 0:
+            err.print("The database is empty: loading the bundled demo events first.")
+            with _progress("loading demo events", DEMO_SIZE) as advance:
+                err.print(assistant.load_demo(progress=advance).summary(), highlight=False)
+        s = assistant.settings
+        err.print(f"Serving on http://{s.ui_host}:{s.ui_port} (mode: {assistant.mode})")
+        serve_ui(assistant)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database is, whether it runs, which migrations are applied."""
+    from assistant import dbadmin
+
+    with _errors():
+        out.print(json.dumps(dbadmin.status(Settings()), indent=2, default=str), highlight=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from assistant import dbadmin
+
+    with _errors():
+        applied = dbadmin.upgrade(Settings())
+        out.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@db_app.command("stop")
+def db_stop(force: Annotated[bool, typer.Option(help="Stop even while other processes use it.")] = False) -> None:
+    """Stop the embedded server."""
+    from assistant import dbadmin
+
+    with _errors():
+        stopped = dbadmin.stop(Settings(), force=force)
+        out.print("stopped" if stopped else "the embedded server was not running")
+
+
+def _plan_line(plan: Any) -> str:
+    filters = "; ".join(f"{f.field} {f.op} {f.value}" for f in plan.filters) or "no filters"
+    like = f" · like {plan.like.kind} {plan.like.value}" if plan.like else ""
+    return f"{filters} · query “{plan.query}”{like} · as of {plan.as_of}"

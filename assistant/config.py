@@ -1,0 +1,61 @@
+"""Settings: the one place configuration is read from (environment and .env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("risk-assistant"))
+
+
+class Settings(BaseSettings):
+    """Every setting of Risk Assistant; env vars are RISK_<NAME> unless noted."""
+
+    model_config = SettingsConfigDict(env_prefix="RISK_", env_file=".env", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "RISK_DATABASE_URL")
+    )
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    embedding_model: str = DEFAULT_MODEL
+    embedding_device: str | None = None
+    embedding_batch_size: int = 64
+    ingest_batch_size: int = 1000
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "RISK_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RISK_OPENAI_BASE_URL")
+    )
+    llm_model: str = Field(
+        default="gpt-4o-mini", validation_alias=AliasChoices("OPENAI_MODEL", "RISK_LLM_MODEL")
+    )
+    llm_timeout_s: float = 60.0
+
+    fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
+    top_k: int = Field(default=20, ge=1, le=500)
+    evidence_size: int = Field(default=200, ge=1, le=5000)  # events the pattern report covers
+    exact_search_below: int = Field(default=20_000, ge=0)
+    hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
+
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+
+    @property
+    def pg_dir(self) -> Path:
+        """Directory of the embedded PostgreSQL (server files, leases, lock)."""
+        return self.data_dir / "postgres"
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an OpenAI-compatible endpoint has been configured."""
+        return self.openai_api_key is not None or self.openai_base_url is not None

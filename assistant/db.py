@@ -1,0 +1,119 @@
+"""The database handle: embedded server or DATABASE_URL, migrated, with the model's vector index."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from assistant import migrate
+from assistant.config import Settings
+from assistant.errors import DatabaseError, EmbeddingModelError
+from assistant.resources import query
+from assistant.server import EmbeddedServer
+
+MIN_PGVECTOR = (0, 8)
+
+
+class Database:
+    """A connection to a migrated Risk Assistant database."""
+
+    def __init__(self, conn: psycopg.Connection[Any], server: EmbeddedServer | None) -> None:
+        self.conn = conn
+        self.server = server
+
+    @classmethod
+    def open(cls, settings: Settings, *, upgrade: bool = True) -> Database:
+        """Connect (starting the embedded server when DATABASE_URL is unset) and migrate."""
+        server = None
+        if settings.database_url is None:
+            server = EmbeddedServer(settings.pg_dir)
+            uri = server.acquire()
+            atexit.register(server.release)
+        else:
+            uri = settings.database_url.get_secret_value()
+        conn = connect(uri)
+        db = cls(conn, server)
+        if upgrade:
+            migrate.upgrade(conn)
+            register_vector(conn)
+            db.check_pgvector()
+        return db
+
+    def close(self) -> None:
+        """Close the connection and give up this process's lease on the embedded server."""
+        self.conn.close()
+        if self.server is not None:
+            self.server.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction: all of it commits, or none of it."""
+        with self.conn.transaction():
+            yield self.conn
+
+    def fetch_all(self, name: str, params: Any = None) -> list[dict[str, Any]]:
+        """Run a named query and return its rows as dicts."""
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query(name), params)
+            return cur.fetchall()
+
+    def fetch_one(self, name: str, params: Any = None) -> dict[str, Any] | None:
+        """Run a named query and return its first row as a dict, if any."""
+        rows = self.fetch_all(name, params)
+        return rows[0] if rows else None
+
+    def check_pgvector(self) -> None:
+        """Refuse a server whose pgvector is older than 0.8 (iterative index scans)."""
+        row = self.fetch_one("select_extension_version", {"name": "vector"})
+        if row is None:
+            raise DatabaseError("the pgvector extension is not installed in this database")
+        version = tuple(int(part) for part in row["extversion"].split(".")[:2])
+        if version < MIN_PGVECTOR:
+            raise DatabaseError(f"pgvector {row['extversion']} is too old: 0.8 or newer is required")
+
+    def ensure_embedding_model(self, name: str, dimension: int) -> None:
+        """Register the model, check its dimension against stored vectors, index its vectors."""
+        with self.transaction():
+            self.conn.execute(query("insert_embedding_model"), {"name": name, "dimension": dimension})
+            row = self.fetch_one("select_embedding_model", {"name": name})
+            assert row is not None
+            if row["dimension"] != dimension:
+                raise EmbeddingModelError(
+                    f"model {name!r} produces {dimension}-dimensional vectors but the database holds "
+                    f"{row['dimension']}-dimensional ones for it; set RISK_EMBEDDING_MODEL to the "
+                    "model the data was embedded with, or re-embed into a new database"
+                )
+            self.conn.execute(embedding_index_ddl(name, dimension))
+
+
+def connect(uri: str) -> psycopg.Connection[Any]:
+    """Open a connection; errors never echo the URI (it may hold a password)."""
+    try:
+        # prepare_threshold=None: no server-side prepared statements, so that per-query planner
+        # settings (hnsw.ef_search, iterative scan) always reach a fresh plan. Autocommit: work
+        # that must be atomic says so with `transaction()`, and no idle transaction is left open.
+        return psycopg.connect(uri, prepare_threshold=None, connect_timeout=10, autocommit=True)
+    except psycopg.OperationalError as err:
+        raise DatabaseError(f"cannot connect to the database: {_without_secrets(str(err))}") from err
+
+
+def embedding_index_ddl(model: str, dimension: int) -> sql.Composed:
+    """CREATE INDEX for one model's vectors: HNSW, cosine, on embedding::vector(dimension)."""
+    digest = hashlib.sha256(model.encode()).hexdigest()[:10]
+    return sql.SQL(query("create_embedding_index")).format(
+        index=sql.Identifier(f"event_embeddings_hnsw_{digest}"),
+        dimension=sql.Literal(dimension),
+        model=sql.Literal(model),
+    )
+
+
+def _without_secrets(message: str) -> str:
+    return "\n".join(line for line in message.splitlines() if "password" not in line.lower())

@@ -1,0 +1,57 @@
+"""What `risk-assistant db` does: report status, apply migrations, stop the embedded server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant import migrate
+from assistant.config import Settings
+from assistant.db import Database, connect
+from assistant.errors import DatabaseError
+from assistant.server import EmbeddedServer
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Mode, server state, applied and pending migrations, stored counts; starts nothing."""
+    info: dict[str, Any] = {"mode": "external" if settings.database_url else "embedded"}
+    uri = _running_uri(settings, info)
+    if uri is None:
+        return info
+    conn = connect(uri)
+    try:
+        info["migrations_applied"] = sorted(migrate.applied(conn))
+        info["migrations_pending"] = [m.path.name for m in migrate.pending(conn)]
+        if not info["migrations_pending"]:
+            db = Database(conn, None)
+            info["events"] = (db.fetch_one("count_events") or {}).get("n", 0)
+            info["models"] = [f"{r['name']} ({r['dimension']} dims)"
+                              for r in db.fetch_all("select_embedding_models")]
+    finally:
+        conn.close()
+    return info
+
+
+def upgrade(settings: Settings) -> list[str]:
+    """Apply pending migrations; names of those applied."""
+    db = Database.open(settings, upgrade=False)
+    try:
+        return [m.path.name for m in migrate.upgrade(db.conn)]
+    finally:
+        db.close()
+
+
+def stop(settings: Settings, force: bool = False) -> bool:
+    """Stop the embedded server; True if it was running."""
+    if settings.database_url is not None:
+        raise DatabaseError("DATABASE_URL is set: that server is not ours to stop")
+    return EmbeddedServer(settings.pg_dir).stop(force=force)
+
+
+def _running_uri(settings: Settings, info: dict[str, Any]) -> str | None:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    server = EmbeddedServer(settings.pg_dir)
+    state = server.status()
+    info.update(data_dir=str(state.root), initialised=state.initialised, running=state.running,
+                pid=state.pid, processes_using_it=state.live_leases)
+    return state.uri

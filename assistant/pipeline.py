@@ -1,0 +1,79 @@
+"""The one entry point every front calls: a question in, a cited Answer out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.config import Settings
+from assistant.db import Database
+from assistant.embed import Embedder
+from assistant.errors import LLMError
+from assistant.models import Answer, EventHit, Mode, PatternReport, QueryPlan
+from assistant.plan import ENTITY_ID, Vocabulary, make_plan
+from assistant.report import build_report
+from assistant.retrieve import retrieve
+from assistant.summarize import citations, llm_summary, offline_summary, strip_citations
+
+log = logging.getLogger(__name__)
+
+
+def plan_question(db: Database, question: str, *, as_of: dt.date | None = None,
+                  k: int = 20) -> QueryPlan:
+    """The plan the deterministic planner makes for a question."""
+    return make_plan(question, load_vocabulary(db, question), as_of or dt.date.today(), k)
+
+
+def answer(question: str, *, db: Database, embedder: Embedder, settings: Settings,
+           chat_model: BaseChatModel | None = None, as_of: dt.date | None = None,
+           plan: QueryPlan | None = None) -> Answer:
+    """Plan (unless a plan is given), retrieve under the filters, report, summarise, cite."""
+    plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k)
+    found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
+                     exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search)
+    report = build_report(db, embedder.name, [h.id for h in found.hits], found.matched)
+    hits = found.hits[:plan.k]
+    notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
+             f"most similar; {len(hits)} are listed ({found.method} search)"]
+    summary, mode = _summarise(chat_model, plan, report, found.hits, notes)
+    valid, invalid = citations(summary, {h.id for h in found.hits})
+    if invalid:
+        summary = strip_citations(summary, invalid)
+        notes.append(f"removed citations of events that were not retrieved: {invalid}")
+    cited = {h.id: h for h in found.hits if h.id in set(valid)}
+    listed = {h.id for h in hits}
+    events = _cited_first([*hits, *[h for i, h in cited.items() if i not in listed]], valid)
+    return Answer(question=question, plan=plan, events=events, report=report,
+                  summary=summary, citations=valid, mode=mode, notes=notes)
+
+
+def load_vocabulary(db: Database, question: str) -> Vocabulary:
+    """Stored categories and subcategories, and which ids in the question are stored entities."""
+    vocabulary = Vocabulary()
+    for row in db.fetch_all("select_vocabulary"):
+        target = vocabulary.categories if row["field"] == "category" else vocabulary.subcategories
+        target.append(row["value"])
+    candidates = [m.upper() for m in ENTITY_ID.findall(question)]
+    if candidates:
+        rows = db.fetch_all("select_known_entities", {"ids": candidates})
+        vocabulary.known_entities = {r["entity_id"] for r in rows}
+    return vocabulary
+
+
+def _summarise(chat_model: BaseChatModel | None, plan: QueryPlan, report: PatternReport,
+               hits: list[EventHit], notes: list[str]) -> tuple[str, Mode]:
+    if chat_model is None or not hits:
+        return offline_summary(plan, report, hits), "offline"
+    try:
+        return llm_summary(chat_model, plan, report, hits), "llm"
+    except LLMError as err:
+        log.warning("LLM summary failed, falling back to the offline report: %s", err)
+        notes.append(f"the LLM failed ({err}); this is the offline report instead")
+        return offline_summary(plan, report, hits), "offline"
+
+
+def _cited_first(hits: list[EventHit], cited: list[int]) -> list[EventHit]:
+    order = {event_id: rank for rank, event_id in enumerate(cited)}
+    return sorted(hits, key=lambda h: (h.id not in order, order.get(h.id, 0)))

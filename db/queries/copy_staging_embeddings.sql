@@ -1,0 +1,1 @@
+COPY staging_embeddings (source_id, embedding) FROM STDIN WITH (FORMAT BINARY)

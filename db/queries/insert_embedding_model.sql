@@ -1,0 +1,2 @@
+INSERT INTO embedding_models (name, dimension) VALUES (%(name)s, %(dimension)s)
+ON CONFLICT (name) DO NOTHING

@@ -1,0 +1,1 @@
+SELECT name, dimension FROM embedding_models WHERE name = %(name)s

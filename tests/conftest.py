@@ -1,0 +1,82 @@
+"""Shared fixtures: one real embedded PostgreSQL and one real embedding model per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from assistant.api import RiskAssistant
+from assistant.config import Settings
+from assistant.db import Database
+from assistant.demo import DemoSet, generate_demo
+from assistant.embed import Embedder
+from assistant.server import EmbeddedServer
+
+AS_OF = dt.date(2026, 11, 22)
+CFPB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cfpb"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """The embedded server every test shares; each test gets its own database in it."""
+    embedded = EmbeddedServer(tmp_path_factory.mktemp("pg") / "postgres")
+    embedded.acquire()
+    yield embedded
+    embedded.release()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real packaged all-MiniLM-L6-v2, loaded once."""
+    return Embedder.load(Settings())
+
+
+def new_database_url(server: EmbeddedServer) -> str:
+    """Create an empty database in the shared server; its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.uri(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return server.uri().replace("/postgres?", f"/{name}?")
+
+
+def settings_for(url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings pointing at one test database (DATABASE_URL), with no LLM configured."""
+    return Settings(database_url=url, data_dir=tmp_path, openai_api_key=None, openai_base_url=None,
+                    **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def db_url(server: EmbeddedServer) -> str:
+    """A fresh, empty database for one test."""
+    return new_database_url(server)
+
+
+@pytest.fixture
+def db(db_url: str, tmp_path: Path) -> Iterator[Database]:
+    """A fresh, migrated database for one test."""
+    database = Database.open(settings_for(db_url, tmp_path))
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def demo() -> DemoSet:
+    """The demo events and their planted patterns (the ground truth)."""
+    return generate_demo()
+
+
+@pytest.fixture(scope="session")
+def demo_assistant(server: EmbeddedServer, embedder: Embedder,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[RiskAssistant]:
+    """A RiskAssistant over a database holding the bundled demo events (loaded once)."""
+    url = new_database_url(server)
+    settings = settings_for(url, tmp_path_factory.mktemp("demo"))
+    assistant = RiskAssistant(settings, Database.open(settings), embedder)
+    assistant.load_demo()
+    yield assistant
+    assistant.close()

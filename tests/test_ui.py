@@ -1,0 +1,171 @@
+"""The web UI's pure rendering: answers as chat text, plans as markdown, events as table rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import gradio as gr
+import pytest
+
+from assistant.models import (
+    AmountStats,
+    Answer,
+    EventHit,
+    Filter,
+    LikeTarget,
+    PatternReport,
+    QueryPlan,
+)
+from assistant.ui.app import parse_as_of, render_outputs
+from assistant.ui.render import (
+    EVENT_COLUMNS,
+    event_row,
+    event_rows,
+    format_amount,
+    format_filter,
+    format_plan,
+    format_reply,
+    format_status,
+    redact,
+)
+
+
+def hit(event_id: int, score: float, **fields: object) -> EventHit:
+    base: dict[str, object] = {
+        "occurred_at": datetime(2025, 11, 3, 14, 5, tzinfo=UTC), "category": "fraud_alert",
+        "subcategory": "card_not_present", "severity": "high", "entity_id": "C-1001",
+        "entity_name": "Ada Lovelace", "amount": Decimal("1234.5"), "currency": "USD",
+        "status": "open", "title": f"CNP fraud {event_id}", "text": "Card used online.", "attributes": {},
+    }
+    return EventHit(id=event_id, score=score, fields={**base, **fields})
+
+
+@pytest.fixture
+def answer() -> Answer:
+    plan = QueryPlan(
+        question="Q4 2025 card-not-present fraud patterns",
+        query="card-not-present fraud",
+        filters=[
+            Filter(field="category", op="eq", value="fraud_alert"),
+            Filter(field="occurred_at", op="between", value=["2025-10-01", "2026-01-01"]),
+            Filter(field="severity", op="in", value=["high", "critical"]),
+        ],
+        keywords=["card-not-present"],
+        k=20,
+        as_of=date(2026, 3, 15),
+        notes=["Q4 2025 read as 2025-10-01 to 2025-12-31"],
+    )
+    amounts = AmountStats(
+        currency="USD", events=2, total=Decimal("2469"), median=Decimal("1234.5"), max=Decimal("1234.5")
+    )
+    report = PatternReport(evidence=3, matched=134, amounts=[amounts])
+    return Answer(
+        question=plan.question,
+        plan=plan,
+        events=[hit(11, 0.91), hit(22, 0.87), hit(33, 0.80, amount=None, entity_name=None)],
+        report=report,
+        summary="Card-not-present fraud clusters online [#33] and at one merchant [#11].",
+        citations=[33, 11, 999],
+        mode="offline",
+        notes=["LLM not configured; summary computed from the report."],
+    )
+
+
+def test_reply_is_summary_then_provenance_line(answer: Answer) -> None:
+    reply = format_reply(answer)
+    assert reply.startswith(answer.summary)
+    assert reply.splitlines()[-1] == "*mode: offline · 3 of 134 matching events retrieved*"
+
+
+def test_status_line_explains_offline_mode() -> None:
+    line = format_status(3000, "offline")
+    assert "**3,000** events loaded" in line
+    assert "no LLM configured — answers are computed pattern reports" in line
+    assert "event count unavailable" in format_status(None, "llm")
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (Filter(field="category", op="eq", value="aml_alert"), "`category` = `aml_alert`"),
+        (Filter(field="amount", op="lt", value=10000), "`amount` < `10000`"),
+        (Filter(field="severity", op="in", value=["high", "critical"]), "`severity` in `high`, `critical`"),
+        (
+            Filter(field="occurred_at", op="between", value=["2026-03-01", "2026-04-01"]),
+            "`occurred_at` between `2026-03-01` and `2026-04-01`",
+        ),
+        (Filter(field="amount", op="exists"), "`amount` exists"),
+        (Filter(field="title", op="contains", value="a`b"), "`title` contains `aʼb`"),
+    ],
+)
+def test_filter_reads_as_field_op_value(item: Filter, expected: str) -> None:
+    assert format_filter(item) == expected
+
+
+def test_plan_markdown_shows_filters_query_as_of_and_notes(answer: Answer) -> None:
+    text = format_plan(answer.plan, answer.notes)
+    assert "- `category` = `fraud_alert`" in text
+    assert "- `occurred_at` between `2025-10-01` and `2026-01-01`" in text
+    assert "- **Query text:** `card-not-present fraud`" in text
+    assert "- **As of:** 2026-03-15 · **k:** 20" in text
+    assert "- Q4 2025 read as 2025-10-01 to 2025-12-31" in text
+    assert "- LLM not configured; summary computed from the report." in text
+
+
+def test_plan_without_filters_says_none_and_shows_like_seed() -> None:
+    plan = QueryPlan(
+        question="like event 42", query="like event 42", like=LikeTarget(kind="event", value="42"),
+        as_of=date(2026, 1, 1),
+    )
+    text = format_plan(plan)
+    assert "- *(none)*" in text
+    assert "- **Like event:** `42`" in text
+    assert "**Notes**" not in text
+
+
+def test_event_rows_put_cited_events_first_in_citation_order(answer: Answer) -> None:
+    rows = event_rows(answer)
+    assert [row[0] for row in rows] == [33, 11, 22]
+    assert all(len(row) == len(EVENT_COLUMNS) for row in rows)
+
+
+def test_event_row_formats_date_entity_and_amount() -> None:
+    row = dict(zip(EVENT_COLUMNS, event_row(hit(7, 0.123456)), strict=True))
+    assert row == {
+        "id": 7, "score": 0.123, "date": "2025-11-03", "category": "fraud_alert",
+        "subcategory": "card_not_present", "severity": "high", "entity": "Ada Lovelace (C-1001)",
+        "amount": "1,234.50 USD", "title": "CNP fraud 7",
+    }
+
+
+def test_event_row_leaves_missing_fields_blank() -> None:
+    sparse = EventHit(id=8, score=0.5, fields={"occurred_at": "2026-02-01T09:00:00+00:00", "category": "x"})
+    assert event_row(sparse) == [8, 0.5, "2026-02-01", "x", "", "", "", "", ""]
+    assert format_amount(9999.999, None) == "10,000.00"
+
+
+def test_redact_scrubs_secret_values() -> None:
+    message = "could not connect to postgresql://u:hunter2@db/risk"
+    assert redact(message, ["postgresql://u:hunter2@db/risk", ""]) == "could not connect to ***"
+
+
+def test_as_of_is_optional_and_validated() -> None:
+    assert parse_as_of("  ") is None
+    assert parse_as_of("2026-03-31") == date(2026, 3, 31)
+    with pytest.raises(gr.Error):
+        parse_as_of("last tuesday")
+
+
+def test_outputs_append_one_turn_and_serialise_the_plan(answer: Answer) -> None:
+    earlier = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    history, cleared, plan_text, plan_json, table = render_outputs(answer, earlier)
+    assert history[:2] == earlier
+    assert history[2] == {"role": "user", "content": answer.question}
+    assert history[3]["role"] == "assistant"
+    assert history[3]["content"] == format_reply(answer)
+    assert cleared == ""
+    assert plan_text == format_plan(answer.plan, answer.notes)
+    assert json.loads(json.dumps(plan_json))["filters"][0]["field"] == "category"
+    assert "2 cited first, then 1 more retrieved" in table.label
