@@ -18,7 +18,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Every setting of Risk Assistant; env vars are RISK_<NAME> unless noted."""
 
-    model_config = SettingsConfigDict(env_prefix="RISK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RISK_", env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "RISK_DATABASE_URL")

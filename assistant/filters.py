@@ -20,7 +20,7 @@ COLUMNS: dict[str, str] = {
     "scope": "text",
 }
 ATTRIBUTE_PREFIX = "attributes."
-_ATTRIBUTE_KEY = re.compile(r"^[a-z0-9_]{1,63}$")
+_ATTRIBUTE_KEY = re.compile(r"[a-z0-9_]{1,63}")
 
 _COMPARE = {"eq": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
@@ -29,7 +29,7 @@ def field_type(field: str) -> str:
     """The value type of an allowed field; PlanError for anything else."""
     if field in COLUMNS:
         return COLUMNS[field]
-    if field.startswith(ATTRIBUTE_PREFIX) and _ATTRIBUTE_KEY.match(field[len(ATTRIBUTE_PREFIX):]):
+    if field.startswith(ATTRIBUTE_PREFIX) and _ATTRIBUTE_KEY.fullmatch(field[len(ATTRIBUTE_PREFIX):]):
         return "text"
     raise PlanError(f"unknown filter field {field!r}; allowed: {', '.join(COLUMNS)} or attributes.<key>")
 

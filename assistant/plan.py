@@ -11,11 +11,12 @@ from assistant.models import Filter, LikeTarget, QueryPlan
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
           r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_QUARTER = re.compile(r"\b(?:(?P<y1>(?:19|20)\d{2})\s*)?q(?P<q>[1-4])(?:\s*(?:of\s+)?(?P<y2>(?:19|20)\d{2}))?\b", re.I)
+_QUARTER = re.compile(r"(?<![#\w-])(?:(?P<y1>(?:19|20)\d{2})\s*)?q(?P<q>[1-4])"
+                      r"(?:\s*(?:of\s+)?(?P<y2>(?:19|20)\d{2}))?\b", re.I)
 _MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+((?:19|20)\d{{2}})\b", re.I)
-_YEAR = re.compile(r"\b(?:in\s+)?((?:19|20)\d{2})\b", re.I)
+_YEAR = re.compile(r"(?<![#\w-])(?:in\s+)?((?:19|20)\d{2})\b(?!\s*(?:dollars|usd|eur|gbp|k\b))", re.I)
 _SEVERITY = re.compile(
-    r"\b(?:(low|medium|high|critical)[- ](?:severity|risk|priority)|severity\s+(low|medium|high|critical)"
+    r"\b(?:(low|medium|high|critical)[- ](?:severity|priority)|severity\s+(low|medium|high|critical)"
     r"|(critical))\b", re.I)
 ENTITY_ID = re.compile(r"\b[A-Z]{2,6}-\d{2,}\b", re.I)
 _LIKE = re.compile(r"\b(?:like|similar to)\s+(?:account\s+|entity\s+|event\s+)?(#?\d+|[A-Z]{2,6}-\d{2,})\b", re.I)

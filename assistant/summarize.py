@@ -104,4 +104,5 @@ def _event_json(hit: EventHit) -> str:
     keep: dict[str, Any] = {"id": hit.id, "score": hit.score}
     keep.update({k: v for k, v in hit.fields.items() if v not in (None, {}, "")})
     keep["text"] = str(keep.get("text", ""))[:1200]
-    return json.dumps(keep, default=str, ensure_ascii=False)
+    # Escaped angle brackets (still valid JSON): event text can never close the <events> block.
+    return json.dumps(keep, default=str, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")

@@ -18,6 +18,7 @@ from assistant.embed import Embedder
 from assistant.server import EmbeddedServer
 
 AS_OF = dt.date(2026, 11, 22)
+# CI clones the repository with shared/ beside it; the data is read there, never copied in.
 CFPB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cfpb"
 
 

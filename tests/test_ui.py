@@ -1,4 +1,4 @@
-"""The web UI's pure rendering: answers as chat text, plans as markdown, events as table rows."""
+"""The web UI: answers as chat text, plans as markdown, events as table rows, and the app over real data."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal
 import gradio as gr
 import pytest
 
+from assistant.api import RiskAssistant
 from assistant.models import (
     AmountStats,
     Answer,
@@ -18,7 +19,7 @@ from assistant.models import (
     PatternReport,
     QueryPlan,
 )
-from assistant.ui.app import parse_as_of, render_outputs
+from assistant.ui.app import EXAMPLE_QUESTIONS, Handlers, build_app, parse_as_of, render_outputs
 from assistant.ui.render import (
     EVENT_COLUMNS,
     event_row,
@@ -30,6 +31,8 @@ from assistant.ui.render import (
     format_status,
     redact,
 )
+
+from .conftest import AS_OF
 
 
 def hit(event_id: int, score: float, **fields: object) -> EventHit:
@@ -169,3 +172,46 @@ def test_outputs_append_one_turn_and_serialise_the_plan(answer: Answer) -> None:
     assert plan_text == format_plan(answer.plan, answer.notes)
     assert json.loads(json.dumps(plan_json))["filters"][0]["field"] == "category"
     assert "2 cited first, then 1 more retrieved" in table.label
+
+
+@pytest.fixture(scope="module")
+def real_answer(demo_assistant: RiskAssistant) -> Answer:
+    return demo_assistant.ask(EXAMPLE_QUESTIONS[0], as_of=AS_OF)
+
+
+def test_real_answer_renders_with_cited_events_first(real_answer: Answer) -> None:
+    assert real_answer.citations, "the offline report cites events"
+    rows = event_rows(real_answer)
+    assert len(rows) == len(real_answer.events)
+    cited = [event_id for event_id in dict.fromkeys(real_answer.citations)
+             if event_id in {hit.id for hit in real_answer.events}]
+    assert [row[0] for row in rows[: len(cited)]] == cited
+    assert all(row[2].startswith("2025-1") and row[3] == "fraud_alert" for row in rows)
+    footer = f"*mode: offline · {real_answer.report.evidence:,} of {real_answer.report.matched:,} "
+    assert format_reply(real_answer).splitlines()[-1].startswith(footer)
+
+
+def test_real_plan_lists_every_filter(real_answer: Answer) -> None:
+    text = format_plan(real_answer.plan, real_answer.notes)
+    assert real_answer.plan.filters
+    assert all(f"- {format_filter(item)}" in text for item in real_answer.plan.filters)
+    assert f"**As of:** {AS_OF.isoformat()}" in text
+
+
+def test_app_builds_over_a_real_assistant(demo_assistant: RiskAssistant) -> None:
+    app = build_app(demo_assistant)
+    assert isinstance(app, gr.Blocks)
+    status = Handlers(demo_assistant).status()
+    assert f"**{demo_assistant.count_events():,}** events loaded" in status
+    assert "mode: **offline**" in status
+
+
+def test_handler_answers_and_turns_assistant_errors_into_gr_error(demo_assistant: RiskAssistant) -> None:
+    handlers = Handlers(demo_assistant)
+    history, cleared, plan_text, _, _ = handlers.ask(EXAMPLE_QUESTIONS[3], [], AS_OF.isoformat())
+    assert [message["role"] for message in history] == ["user", "assistant"]
+    assert cleared == "" and "`category` = `aml_alert`" in plan_text
+    with pytest.raises(gr.Error, match="event 999999"):
+        handlers.ask("events like #999999", [], "")
+    with pytest.raises(gr.Error, match="Type a question"):
+        handlers.ask("   ", [], "")

@@ -1,4 +1,7 @@
-"""The Gradio web UI: a chat over RiskAssistant.ask, with the plan that ran and the cited events."""
+"""The Gradio web UI: a chat over RiskAssistant.ask, with the plan that ran and the cited events.
+
+Deep links: `/?q=<question>&as_of=YYYY-MM-DD` asks the question as soon as the page opens.
+"""
 
 from __future__ import annotations
 
@@ -65,7 +68,7 @@ class _View:
         return [self.chat, self.question, self.plan, self.plan_json, self.events]
 
 
-class _Handlers:
+class Handlers:
     """Event handlers bound to one assistant; they only call assistant.ask and render."""
 
     def __init__(self, assistant: RiskAssistant) -> None:
@@ -93,7 +96,8 @@ class _Handlers:
                 answer = self.assistant.ask(text, as_of=as_of)
         except AssistantError as err:
             log.warning("question failed: %s", err)
-            raise gr.Error(redact(str(err), secret_values(self.assistant.settings))) from err
+            message = redact(str(err), secret_values(self.assistant.settings))
+            raise gr.Error(message, print_exception=False) from err
         return render_outputs(answer, history or [])
 
     def load(self, request: gr.Request) -> tuple[Any, ...]:
@@ -107,9 +111,9 @@ class _Handlers:
 
 
 def build_app(assistant: RiskAssistant) -> gr.Blocks:
-    """Build the Risk Assistant web UI over an open assistant (nothing runs until launch)."""
-    handlers = _Handlers(assistant)
-    app = gr.Blocks(title="Risk Assistant", analytics_enabled=False)
+    """Build the Risk Assistant web UI over an open assistant; serve() launches it."""
+    handlers = Handlers(assistant)
+    app = gr.Blocks(title="Risk Assistant", analytics_enabled=False, fill_width=True)
     with app:
         gr.Markdown("# Risk Assistant")
         gr.Markdown(handlers.status)
@@ -199,9 +203,10 @@ def _build_view() -> _View:
     return _View(chat, question, as_of, ask, examples, plan, plan_json, events)
 
 
-def _wire(app: gr.Blocks, view: _View, handlers: _Handlers) -> None:
+def _wire(app: gr.Blocks, view: _View, handlers: Handlers) -> None:
     common: dict[str, Any] = {
         "outputs": view.outputs(), "concurrency_id": CONCURRENCY_ID, "concurrency_limit": 1,
+        "show_progress_on": [view.chat],
     }
     asked = [view.question, view.chat, view.as_of]
     view.question.submit(handlers.ask, inputs=asked, **common)
@@ -210,5 +215,5 @@ def _wire(app: gr.Blocks, view: _View, handlers: _Handlers) -> None:
         button.click(handlers.ask, inputs=[button, view.chat, view.as_of], **common)
     app.load(
         handlers.load, inputs=None, outputs=[*view.outputs(), view.as_of],
-        concurrency_id=CONCURRENCY_ID, concurrency_limit=1,
+        concurrency_id=CONCURRENCY_ID, concurrency_limit=1, show_progress_on=[view.chat],
     )

@@ -16,8 +16,10 @@ EVENT_COLUMNS: tuple[str, ...] = (
 EVENT_DATATYPES: tuple[Literal["number", "str"], ...] = (
     "number", "number", "str", "str", "str", "str", "str", "str", "str",
 )
-# The title says most about an event, so it gets the widest column.
-EVENT_COLUMN_WIDTHS: tuple[str, ...] = ("64px", "70px", "112px", "auto", "auto", "92px", "auto", "140px", "28%")
+# Fixed widths keep codes like "transaction_limit_breach" on one line and let entity and title wrap.
+EVENT_COLUMN_WIDTHS: tuple[str, ...] = (
+    "60px", "72px", "110px", "170px", "215px", "90px", "190px", "136px", "252px",
+)
 MODE_DESCRIPTIONS: dict[str, str] = {
     "offline": "no LLM configured — answers are computed pattern reports",
     "llm": "summaries written by the configured LLM from the retrieved events",
