@@ -21,7 +21,7 @@ from assistant.mapping import FieldError, Mapping
 from assistant.models import RiskEvent
 from assistant.resources import query
 
-Progress = Callable[[int], None]  # told how many rows were finished
+Progress = Callable[[int], None]  # told how many more rows were read (loaded or rejected)
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,14 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
     db.ensure_embedding_model(embedder.name, embedder.dimension)
     _check_columns(path, mapping)
     result = IngestResult(path=path, source=mapping.source)
+    reported = 0  # rows read, loaded or rejected, that progress has been told about
     for batch in _batches(path, mapping, batch_size, result):
         _load_batch(db, embedder, batch, result, embed_batch_size)
         if progress is not None:
-            progress(len(batch.events))
+            progress(result.total - reported)
+            reported = result.total
+    if progress is not None and result.total > reported:
+        progress(result.total - reported)
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)
