@@ -14,7 +14,7 @@ from assistant.embed import Embedder
 from assistant.ingest import IngestResult, Progress, ingest_file
 from assistant.llm import make_chat_model
 from assistant.mapping import Mapping
-from assistant.models import Answer, QueryPlan
+from assistant.models import Answer, Mode, QueryPlan
 from assistant.resources import resource_dir
 
 
@@ -36,7 +36,7 @@ class RiskAssistant:
         return cls(settings, Database.open(settings), Embedder.load(settings), make_chat_model(settings))
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         """"llm" when a chat model is configured, else "offline"."""
         return "offline" if self.chat_model is None else "llm"
 

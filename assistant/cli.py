@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.models import QueryPlan
+
+if TYPE_CHECKING:
+    from assistant.api import RiskAssistant
 
 app = typer.Typer(help="Risk Assistant: ask questions about risk events, with cited answers.",
                   no_args_is_help=True, add_completion=False)
@@ -39,7 +43,7 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _assistant() -> Any:
+def _assistant() -> RiskAssistant:
     from assistant.api import RiskAssistant
 
     return RiskAssistant.from_env(Settings())
@@ -171,7 +175,7 @@ def db_stop(force: Annotated[bool, typer.Option(help="Stop even while other proc
         out.print("stopped" if stopped else "the embedded server was not running")
 
 
-def _plan_line(plan: Any) -> str:
-    filters = "; ".join(f"{f.field} {f.op} {f.value}" for f in plan.filters) or "no filters"
+def _plan_line(plan: QueryPlan) -> str:
+    filters = "; ".join(map(str, plan.filters)) or "no filters"
     like = f" · like {plan.like.kind} {plan.like.value}" if plan.like else ""
     return f"{filters} · query “{plan.query}”{like} · as of {plan.as_of}"

@@ -171,8 +171,9 @@ def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestR
         "source_ids": [e.source_id for e in batch.events]})}
     changed = [i for i, e in enumerate(batch.events)
                if e.source_id not in stored or bytes(stored[e.source_id]["content_hash"]) != batch.hashes[i]]
+    changed_set = set(changed)
     to_embed = [i for i, e in enumerate(batch.events)
-                if i in set(changed) or not stored[e.source_id]["embedded"]]
+                if i in changed_set or not stored[e.source_id]["embedded"]]
     # Embed before the transaction opens, so that the transaction stays short.
     vectors = embedder.encode([batch.events[i].text for i in to_embed], embed_batch_size)
     with db.transaction() as conn:

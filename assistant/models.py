@@ -45,6 +45,9 @@ class Filter(BaseModel):
     op: FilterOp
     value: Any = None
 
+    def __str__(self) -> str:
+        return f"{self.field} {self.op} {self.value}"
+
 
 class LikeTarget(BaseModel):
     """A "like X" seed: an event id or an entity / account id."""

@@ -37,14 +37,15 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
     hits = found.hits[:plan.k]
     notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
              f"most similar; {len(hits)} are listed ({found.method} search)"]
-    summary, mode = _summarise(chat_model, plan, report, found.hits, notes)
+    offline = offline_summary(plan, report, found.hits)
+    summary, mode = _summarise(chat_model, plan, report, _shown_to_llm(found.hits, hits, offline), offline, notes)
     valid, invalid = citations(summary, {h.id for h in found.hits})
     if invalid:
         summary = strip_citations(summary, invalid)
         notes.append(f"removed citations of events that were not retrieved: {invalid}")
-    cited = {h.id: h for h in found.hits if h.id in set(valid)}
-    listed = {h.id for h in hits}
-    events = _cited_first([*hits, *[h for i, h in cited.items() if i not in listed]], valid)
+    beyond = set(valid) - {h.id for h in hits}
+    cited_beyond = [h for h in found.hits if h.id in beyond]
+    events = _cited_first([*hits, *cited_beyond], valid)
     return Answer(question=question, plan=plan, events=events, report=report,
                   summary=summary, citations=valid, mode=mode, notes=notes)
 
@@ -62,16 +63,23 @@ def load_vocabulary(db: Database, question: str) -> Vocabulary:
     return vocabulary
 
 
+def _shown_to_llm(evidence: list[EventHit], listed: list[EventHit], offline: str) -> list[EventHit]:
+    """The listed events plus those the computed report cites: the LLM's prompt stays bounded."""
+    evidence_ids = {h.id for h in evidence}
+    extra = set(citations(offline, evidence_ids)[0]) - {h.id for h in listed}
+    return [*listed, *[h for h in evidence if h.id in extra]]
+
+
 def _summarise(chat_model: BaseChatModel | None, plan: QueryPlan, report: PatternReport,
-               hits: list[EventHit], notes: list[str]) -> tuple[str, Mode]:
+               hits: list[EventHit], offline: str, notes: list[str]) -> tuple[str, Mode]:
     if chat_model is None or not hits:
-        return offline_summary(plan, report, hits), "offline"
+        return offline, "offline"
     try:
         return llm_summary(chat_model, plan, report, hits), "llm"
     except LLMError as err:
         log.warning("LLM summary failed, falling back to the offline report: %s", err)
         notes.append(f"the LLM failed ({err}); this is the offline report instead")
-        return offline_summary(plan, report, hits), "offline"
+        return offline, "offline"
 
 
 def _cited_first(hits: list[EventHit], cited: list[int]) -> list[EventHit]:

@@ -60,7 +60,6 @@ class EmbeddedServer:
             return self.uri()
         self.leases.mkdir(parents=True, exist_ok=True)
         with self.locked():
-            self._init_if_needed()
             if not self.is_running():
                 self._start()
             self._take_lease()
@@ -143,21 +142,15 @@ class EmbeddedServer:
 
     # -- start-up ------------------------------------------------------------------------------
 
-    def _init_if_needed(self) -> None:
-        if (self.pgdata / "PG_VERSION").exists():
-            return
-        if self.pgdata.exists():  # an initdb that was interrupted: start over
-            shutil.rmtree(self.pgdata)
-        self.pgdata.mkdir(parents=True, mode=0o700)
-        self._grant_system_user()
-        if _running_as_root():
-            entry = _system_user()
-            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-        self._run(str(_bin("initdb")), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8",
-                  "--locale=C.UTF-8", "-U", "postgres")
-
     def _start(self) -> None:
+        """Initialise the data directory if it is new, then start the server; caller holds the lock."""
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        if fresh:
+            self._make_pgdata()
         self._grant_system_user()
+        if fresh:
+            self._run(str(_bin("initdb")), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8",
+                      "--locale=C.UTF-8", "-U", "postgres")
         socket_dir = self._socket_dir()
         if socket_dir != self.pgdata:
             socket_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +158,14 @@ class EmbeddedServer:
                 socket_dir.chmod(0o777)
         log = self.pgdata / "server.log"
         self._pg_ctl(["-w", "-t", "60", "-o", f'-h "" -k {socket_dir}', "-l", str(log), "start"])
+
+    def _make_pgdata(self) -> None:
+        if self.pgdata.exists():  # an initdb that was interrupted: start over
+            shutil.rmtree(self.pgdata)
+        self.pgdata.mkdir(parents=True, mode=0o700)
+        if _running_as_root():
+            entry = _system_user()
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
 
     def _socket_dir(self) -> Path:
         if len(str(self.pgdata)) <= _SOCKET_NAME_MAX:

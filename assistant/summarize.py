@@ -80,7 +80,7 @@ def escape(text: str) -> str:
 
 
 def _scope_line(plan: QueryPlan, report: PatternReport) -> str:
-    filters = "; ".join(f"{f.field} {f.op} {f.value}" for f in plan.filters) or "no filters"
+    filters = "; ".join(map(str, plan.filters)) or "no filters"
     return (f"{report.matched} events match ({escape(filters)}); the figures below cover the "
             f"{report.evidence} most similar to “{escape(plan.query)}”.")
 

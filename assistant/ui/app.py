@@ -16,7 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.errors import AssistantError
-from assistant.models import Answer, Mode
+from assistant.models import Answer
 from assistant.ui.render import (
     EVENT_COLUMN_WIDTHS,
     EVENT_COLUMNS,
@@ -83,7 +83,7 @@ class Handlers:
         except AssistantError as err:
             log.warning("could not count events: %s", err)
             count = None
-        return format_status(count, current_mode(self.assistant))
+        return format_status(count, self.assistant.mode)
 
     def ask(self, question: str, history: History | None, as_of_text: str | None) -> Outputs:
         """Answer one question and return the updated chat, plan and events table."""
@@ -161,11 +161,6 @@ def parse_as_of(text: str | None) -> dt.date | None:
     except ValueError:
         message = f"As-of date {cleaned!r} is not a date; use YYYY-MM-DD or leave it blank for today."
         raise gr.Error(message, print_exception=False) from None
-
-
-def current_mode(assistant: RiskAssistant) -> Mode:
-    """Return the mode answers will run in: llm when a chat model is loaded, else offline."""
-    return "llm" if assistant.mode == "llm" else "offline"
 
 
 def secret_values(settings: Settings) -> list[str]:
