@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
@@ -46,6 +47,12 @@ class Settings(BaseSettings):
     evidence_size: int = Field(default=200, ge=1, le=5000)  # events the pattern report covers
     exact_search_below: int = Field(default=20_000, ge=0)
     hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
+    # Hybrid retrieval: vector and full-text ranks fused by reciprocal rank fusion,
+    # score = vector_weight / (rrf_k + vector rank) + keyword_weight / (rrf_k + keyword rank).
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    rrf_k: int = Field(default=60, ge=1)
+    vector_weight: float = Field(default=1.0, ge=0)
+    keyword_weight: float = Field(default=1.0, ge=0)
 
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860

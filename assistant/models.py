@@ -96,7 +96,7 @@ class AmountStats(BaseModel):
 
 
 class PatternReport(BaseModel):
-    """Aggregates over the evidence (the most similar matching events), computed by the database."""
+    """Aggregates over the evidence (the best-ranked matching events), computed by the database."""
 
     evidence: int  # events aggregated: the top evidence_size by similarity under the filters
     matched: int  # events matching the filters in all

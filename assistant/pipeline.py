@@ -14,29 +14,32 @@ from assistant.errors import LLMError
 from assistant.models import Answer, EventHit, Mode, PatternReport, QueryPlan
 from assistant.plan import ENTITY_ID, Vocabulary, make_plan
 from assistant.report import build_report
-from assistant.retrieve import retrieve
+from assistant.retrieve import Fusion, retrieve
 from assistant.summarize import citations, llm_summary, offline_summary, strip_citations
 
 log = logging.getLogger(__name__)
 
 
-def plan_question(db: Database, question: str, *, as_of: dt.date | None = None,
-                  k: int = 20) -> QueryPlan:
+def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, k: int = 20,
+                  fiscal_year_start_month: int = 1) -> QueryPlan:
     """The plan the deterministic planner makes for a question."""
-    return make_plan(question, load_vocabulary(db, question), as_of or dt.date.today(), k)
+    return make_plan(question, load_vocabulary(db, question), as_of or dt.date.today(), k,
+                     fiscal_year_start_month=fiscal_year_start_month)
 
 
 def answer(question: str, *, db: Database, embedder: Embedder, settings: Settings,
            chat_model: BaseChatModel | None = None, as_of: dt.date | None = None,
            plan: QueryPlan | None = None) -> Answer:
     """Plan (unless a plan is given), retrieve under the filters, report, summarise, cite."""
-    plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k)
+    plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
+                                 fiscal_year_start_month=settings.fiscal_year_start_month)
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
-                     exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search)
+                     exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
+                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings))
     report = build_report(db, embedder.name, [h.id for h in found.hits], found.matched)
     hits = found.hits[:plan.k]
     notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
-             f"most similar; {len(hits)} are listed ({found.method} search)"]
+             f"best-ranked; {len(hits)} are listed ({found.mode} retrieval, {found.method} search)"]
     offline = offline_summary(plan, report, found.hits)
     summary, mode = _summarise(chat_model, plan, report, _shown_to_llm(found.hits, hits, offline), offline, notes)
     valid, invalid = citations(summary, {h.id for h in found.hits})

@@ -1,20 +1,37 @@
-"""Deterministic planner: a question becomes filters grounded in stored values, with dated ranges."""
+"""Deterministic planner: a question becomes filters grounded in stored values, with dates, amounts, negations."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from assistant.models import Filter, LikeTarget, QueryPlan
+from assistant.dates import resolve_dates
+from assistant.models import Filter, FilterOp, LikeTarget, QueryPlan
 
-MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
-_QUARTER = re.compile(r"(?<![#\w-])(?:(?P<y1>(?:19|20)\d{2})\s*)?q(?P<q>[1-4])"
-                      r"(?:\s*(?:of\s+)?(?P<y2>(?:19|20)\d{2}))?\b", re.I)
-_MONTH_YEAR = re.compile(rf"\b{_MONTH}\s+((?:19|20)\d{{2}})\b", re.I)
-_YEAR = re.compile(r"(?<![#\w-])(?:in\s+)?((?:19|20)\d{2})\b(?!\s*(?:dollars|usd|eur|gbp|k\b))", re.I)
+_AMOUNT = (r"(?<![#\w.,-])(?:(?:usd|eur|gbp)\s*)?[$€£]?\s?(?P<{0}>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+           r"\s*(?P<{0}_scale>k|m|mn|bn|thousand|million|billion)?\b(?![.,]\d)")
+# "more than 3 alerts", "over 50 points": numbers that count or score things are not money.
+_NOT_MONEY = (r"(?!\s*(?:%|percent|x\b|times|(?:day|week|month|quarter|year|hour|minute|point|account|alert"
+              r"|event|transaction|customer|card|merchant|attempt|incident|case|complaint|chargeback|flag|user"
+              r"|entit(?:y|ie)|record|login|device|item)s?\b|people))")
+_COMPARISON = re.compile(
+    r"(?:\b(?:(?:just|slightly|well)\s+)?(?P<cue>over|above|under|below|exceeding|(?:more|greater|less|fewer)\s+than"
+    r"|at\s+(?:least|most)|no\s+(?:more|less)\s+than|upwards\s+of|in\s+excess\s+of)\s+|(?P<sign>[<>]=?)\s*)"
+    + _AMOUNT.format("n") + _NOT_MONEY, re.I)
+_AMOUNT_RANGE = re.compile(r"\bbetween\s+" + _AMOUNT.format("low") + r"\s*(?:and|to|-)\s*" + _AMOUNT.format("high")
+                           + _NOT_MONEY, re.I)
+_OPS: dict[str, FilterOp] = {
+    "over": "gt", "above": "gt", "exceeding": "gt", "more than": "gt", "greater than": "gt", "upwards of": "gt",
+    "in excess of": "gt", ">": "gt", "under": "lt", "below": "lt", "less than": "lt", "fewer than": "lt", "<": "lt",
+    "at least": "gte", "no less than": "gte", ">=": "gte", "at most": "lte", "no more than": "lte", "<=": "lte"}
+_SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "bn": 9, "billion": 9}
+# A negation reaches to the end of its clause: punctuation, or a word that starts a new condition.
+_NEGATION = re.compile(
+    r"(?<![\w-])(?P<cue>excluding|exclude|except(?:\s+for)?|but\s+not|without|not|other\s+than|apart\s+from)(?![\w-])"
+    r"\s*(?P<scope>.*?)(?=[,.;:?!()]|\s*\b(?:in|during|for|with|on|at|from|since|over|under|above|below|between"
+    r"|more|less|last|this|next|but|where|which|that|who|whose|by)\b|$)", re.I)
 _SEVERITY = re.compile(
     r"\b(?:(low|medium|high|critical)[- ](?:severity|priority)|severity\s+(low|medium|high|critical)"
     r"|(critical))\b", re.I)
@@ -33,66 +50,107 @@ class Vocabulary:
     known_entities: set[str] = field(default_factory=set)
 
 
-def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20) -> QueryPlan:
-    """Turn a question into a plan without an LLM; every filter value exists in the vocabulary."""
+def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20, *,
+              fiscal_year_start_month: int = 1) -> QueryPlan:
+    """Turn a question into a plan without an LLM; every category, subcategory and entity is a stored value."""
     notes: list[str] = []
-    filters, semantic = _dates(question, as_of, notes)
-    filters += _severity(question)
-    filters += _values("category", vocabulary.categories, question, distinctive=True)
-    filters += _values("subcategory", vocabulary.subcategories, question, distinctive=False)
+    filters, semantic = _dates(question, as_of, fiscal_year_start_month, notes)
+    wanted_text, unwanted_text = _negations(semantic, vocabulary)
+    filters += _amounts(wanted_text)
     like = _like(question)
-    filters += _entities(question, vocabulary.known_entities, like, notes)
+    wanted = _described(wanted_text, vocabulary, like, notes, negated=False)
+    unwanted = _described(unwanted_text, vocabulary, like, notes, negated=True)
+    filters += _without(wanted, unwanted) + [_negated(f) for f in unwanted]
     query = re.sub(r"\s+(?:in|during|for|from)$", "", re.sub(r"\s+", " ", semantic).strip(" ,.?")) or question
     return QueryPlan(question=question, query=query, filters=filters, like=like, k=k,
                      as_of=as_of, notes=notes)
 
 
-def quarter_range(year: int, quarter: int) -> tuple[dt.date, dt.date]:
-    """First day of a calendar quarter and first day after it."""
-    start = dt.date(year, 3 * quarter - 2, 1)
-    return start, _add_months(start, 3)
+def _dates(question: str, as_of: dt.date, fiscal_year_start_month: int,
+           notes: list[str]) -> tuple[list[Filter], str]:
+    """Date filters (gte start, lt end) and the question with its date phrase removed."""
+    match = resolve_dates(question, as_of, fiscal_year_start_month)
+    if match is None:
+        return [], question
+    notes += [*match.notes, match.label]
+    start, stop = match.span
+    return [Filter(field="occurred_at", op="gte", value=match.start.isoformat()),
+            Filter(field="occurred_at", op="lt", value=match.end.isoformat())], question[:start] + " " + question[stop:]
 
 
-def _dates(question: str, as_of: dt.date, notes: list[str]) -> tuple[list[Filter], str]:
-    """Date filters (gte start, lt end) and the question with its date phrases removed."""
-    for pattern, resolve in ((_QUARTER, _quarter), (_MONTH_YEAR, _month), (_YEAR, _year)):
-        match = pattern.search(question)
-        if match:
-            start, end, label = resolve(match, as_of, notes)
-            notes.append(f"{label} = {start.isoformat()} to {(end - dt.timedelta(days=1)).isoformat()}")
-            rest = question[:match.start()] + " " + question[match.end():]
-            return [Filter(field="occurred_at", op="gte", value=start.isoformat()),
-                    Filter(field="occurred_at", op="lt", value=end.isoformat())], rest
-    return [], question
+def _amounts(text: str) -> list[Filter]:
+    """Amount bounds: "over $5k" (gt 5000), "just under 10k" (lt 10000), "between $1k and $10k"."""
+    found: list[Filter] = []
+    for m in _AMOUNT_RANGE.finditer(text):
+        low, high = sorted((_money(m["low"], m["low_scale"]), _money(m["high"], m["high_scale"])))
+        found.append(Filter(field="amount", op="between", value=[_plain(low), _plain(high)]))
+    for m in _COMPARISON.finditer(text):
+        op = _OPS[" ".join((m["cue"] or m["sign"]).lower().split())]
+        found.append(Filter(field="amount", op=op, value=_plain(_money(m["n"], m["n_scale"]))))
+    return found
 
 
-def _quarter(match: re.Match[str], as_of: dt.date, notes: list[str]) -> tuple[dt.date, dt.date, str]:
-    quarter = int(match["q"])
-    year_text = match["y1"] or match["y2"]
-    if year_text:
-        year = int(year_text)
-    else:
-        # A bare "Q4" is the latest Q4 that has begun by the as-of date.
-        year = as_of.year if quarter_range(as_of.year, quarter)[0] <= as_of else as_of.year - 1
-        notes.append(f"bare Q{quarter} read as Q{quarter} {year}, the latest that began by {as_of}")
-    start, end = quarter_range(year, quarter)
-    return start, end, f"Q{quarter} {year}"
+def _money(number: str, scale: str | None) -> Decimal:
+    return Decimal(number.replace(",", "")).scaleb(_SCALES[scale.lower()] if scale else 0)
 
 
-def _month(match: re.Match[str], _: dt.date, __: list[str]) -> tuple[dt.date, dt.date, str]:
-    month = MONTHS.index(match[1][:3].lower()) + 1
-    start = dt.date(int(match[2]), month, 1)
-    return start, _add_months(start, 1), start.strftime("%B %Y")
+def _plain(amount: Decimal) -> str:
+    """A plain decimal string: no exponent, no trailing zeros ("5000", "2.5")."""
+    return format(amount.normalize(), "f")
 
 
-def _year(match: re.Match[str], _: dt.date, __: list[str]) -> tuple[dt.date, dt.date, str]:
-    year = int(match[1])
-    return dt.date(year, 1, 1), dt.date(year + 1, 1, 1), str(year)
+def _negations(text: str, vocabulary: Vocabulary) -> tuple[str, str]:
+    """The text without its negated clauses, and those clauses ("excluding chargebacks" -> "chargebacks")."""
+    guarded = [_words(v) for v in vocabulary.categories + vocabulary.subcategories if "not" in _words(v)]
+    kept: list[str] = []
+    negated: list[str] = []
+    at = 0
+    for m in _NEGATION.finditer(text):
+        if m["cue"].lower() == "not" and _in_phrase(_words(text[:m.start()]), _words(text[m.end("cue"):]), guarded):
+            continue
+        kept.append(text[at:m.start()])
+        negated.append(m["scope"])
+        at = m.end()
+    return " ".join([*kept, text[at:]]), " , ".join(negated)
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    index = day.month - 1 + months
-    return dt.date(day.year + index // 12, index % 12 + 1, 1)
+def _in_phrase(before: list[str], after: list[str], phrases: list[list[str]]) -> bool:
+    """True when the "not" between these words belongs to a stored phrase ("card not present"): it negates nothing."""
+    for words in phrases:
+        i = words.index("not")
+        if before[len(before) - i:] == words[:i] and after[:len(words) - i - 1] == words[i + 1:]:
+            return True
+    return False
+
+
+def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes: list[str],
+               negated: bool) -> list[Filter]:
+    """Severity, category, subcategory and entity filters for the stored values the text names."""
+    subcategories = _values("subcategory", vocabulary.subcategories, text, distinctive=False)
+    # "except score drops" excludes that subcategory, not the whole category its words point to.
+    categories = _values("category", vocabulary.categories, text, distinctive=not (negated and subcategories))
+    entities = _entities(text, vocabulary.known_entities, like, notes)
+    return _severity(text) + categories + subcategories + entities
+
+
+def _without(wanted: list[Filter], unwanted: list[Filter]) -> list[Filter]:
+    """The wanted filters less every value that is also unwanted."""
+    dropped = {(f.field, v) for f in unwanted for v in _listed(f)}
+    kept: list[Filter] = []
+    for f in wanted:
+        values = [v for v in _listed(f) if (f.field, v) not in dropped]
+        if values:
+            kept.append(Filter(field=f.field, op="eq", value=values[0]) if len(values) == 1
+                        else Filter(field=f.field, op="in", value=values))
+    return kept
+
+
+def _negated(f: Filter) -> Filter:
+    return Filter(field=f.field, op="ne" if f.op == "eq" else "not_in", value=f.value)
+
+
+def _listed(f: Filter) -> list[str]:
+    return list(f.value) if f.op == "in" else [f.value]
 
 
 def _severity(question: str) -> list[Filter]:

@@ -1,14 +1,17 @@
-"""Find the events closest to a query vector under a plan's filters (exact or HNSW)."""
+"""Find the events for a plan under its filters: by vector (exact or HNSW), full text, or both fused."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
+from pgvector import Vector as PgVector
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder, Vector
 from assistant.errors import PlanError
@@ -17,6 +20,41 @@ from assistant.models import EventHit, QueryPlan
 from assistant.resources import query
 
 HNSW_MAX_SCAN_TUPLES = 200_000
+HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+MIN_CANDIDATES = 100  # each side of a hybrid search ranks at least this many events before fusion
+
+RetrievalMode = Literal["hybrid", "dense", "keyword"]
+Row = tuple[Any, ...]
+
+_QUERIES: dict[tuple[str, str], str] = {
+    ("dense", "exact"): "search_events_exact", ("dense", "hnsw"): "search_events_hnsw",
+    ("hybrid", "exact"): "search_hybrid_exact", ("hybrid", "hnsw"): "search_hybrid_hnsw",
+    ("keyword", "full-text"): "search_events_keyword",
+}
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Reciprocal rank fusion: score = vector_weight/(k + vector rank) + keyword_weight/(k + keyword rank)."""
+
+    k: int = 60
+    vector_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Fusion:
+        """The fusion the settings ask for."""
+        return cls(settings.rrf_k, settings.vector_weight, settings.keyword_weight)
+
+
+@dataclass(frozen=True)
+class HitRanks:
+    """How one hit ranked on each side; None where that side did not rank it (in SQL ranks, ties share one)."""
+
+    similarity: float | None = None  # cosine similarity to the query vector
+    vector_rank: int | None = None
+    keyword_score: float | None = None  # ts_rank_cd of the keyword query
+    keyword_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -25,29 +63,53 @@ class Retrieval:
 
     hits: list[EventHit]
     matched: int
-    method: str  # "exact" or "hnsw"
+    method: str  # "exact" or "hnsw" (the vector side), or "full-text" for keyword-only
     seed_ids: list[int]  # the "like" target's own events, excluded from the hits
+    mode: RetrievalMode = "dense"  # the mode that ran: keyword-only falls back to dense without keywords
+    ranks: dict[int, HitRanks] = field(default_factory=dict)  # by event id
 
 
 def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | None = None,
-             exact_below: int = 20_000, ef_search: int = 100) -> Retrieval:
-    """Top `limit` (default plan.k) events by cosine similarity under the plan's filters."""
+             exact_below: int = 20_000, ef_search: int = 100, mode: RetrievalMode = "dense",
+             fusion: Fusion | None = None) -> Retrieval:
+    """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""
     compiled = compile_filters(plan.filters)
     matched = _count(db, compiled)
     vector, seed_ids = _query_vector(db, embedder, plan)
     k = limit or plan.k
+    keywords = keyword_text(plan)
+    if mode == "keyword" and not _has_lexemes(db, keywords):
+        mode = "dense"  # nothing to match on: rank by similarity instead
+    method = "full-text" if mode == "keyword" else "exact" if matched <= exact_below else "hnsw"
+    fusion = fusion or Fusion()
     params = {**compiled.params, "query": vector, "model": embedder.name, "k": k,
-              "exclude_ids": seed_ids}
-    method = "exact" if matched <= exact_below else "hnsw"
+              "exclude_ids": seed_ids, "keywords": keywords, "candidates": candidates(k),
+              "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
+    width = k if mode == "dense" else candidates(k)
     with db.transaction() as conn:
         if method == "hnsw":
             conn.execute(query("set_hnsw_search"), {
-                "ef_search": str(max(ef_search, k)),
+                "ef_search": str(min(max(ef_search, width), HNSW_MAX_EF_SEARCH)),
                 "max_scan_tuples": str(HNSW_MAX_SCAN_TUPLES)})
-        statement = _search_sql(method, compiled, embedder)
-        rows = conn.execute(statement, params).fetchall()
-    hits = _with_fields(db, [(int(r[0]), float(r[1])) for r in rows])
-    return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed_ids)
+        rows: list[Row] = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
+    # Cosine similarities keep the 4 decimals they always had; fused scores need more to stay distinct.
+    hits = _with_fields(db, [(int(r[0]), float(r[1])) for r in rows], digits=4 if mode == "dense" else 6)
+    return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed_ids, mode=mode,
+                     ranks=_ranks(mode, rows))
+
+
+def keyword_text(plan: QueryPlan) -> str:
+    """The full-text query: every keyword of the plan, or any word of its query text."""
+    if plan.keywords:
+        return " ".join(plan.keywords)
+    # A question's words are alternatives: requiring all of them would match almost nothing,
+    # and ts_rank_cd already ranks events that match more of them higher.
+    return " or ".join(re.findall(r"[\w$€£.-]+", plan.query))
+
+
+def candidates(limit: int) -> int:
+    """How many events each side of a hybrid search ranks before fusion."""
+    return max(limit * 4, MIN_CANDIDATES)
 
 
 def _count(db: Database, compiled: CompiledFilters) -> int:
@@ -56,13 +118,30 @@ def _count(db: Database, compiled: CompiledFilters) -> int:
     return int(row[0]) if row else 0
 
 
-def _search_sql(method: str, compiled: CompiledFilters, embedder: Embedder) -> sql.Composed:
-    if method == "exact":
-        return sql.SQL(query("search_events_exact")).format(where=compiled.where)
-    # The model name is a literal here so that the planner can match the partial index.
-    return sql.SQL(query("search_events_hnsw")).format(
-        where=compiled.where, dimension=sql.Literal(embedder.dimension),
-        model=sql.Literal(embedder.name))
+def _has_lexemes(db: Database, keywords: str) -> bool:
+    row = db.fetch_one("count_tsquery_nodes", {"keywords": keywords})
+    return row is not None and int(row["nodes"]) > 0
+
+
+def _search_sql(mode: str, method: str, compiled: CompiledFilters, embedder: Embedder) -> sql.Composed:
+    # The model name is a literal so that the planner can match the partial HNSW index.
+    return sql.SQL(query(_QUERIES[mode, method])).format(
+        where=compiled.where, dimension=sql.Literal(embedder.dimension), model=sql.Literal(embedder.name))
+
+
+def _ranks(mode: str, rows: list[Row]) -> dict[int, HitRanks]:
+    if mode == "dense":  # (id, similarity) in order
+        return {int(r[0]): HitRanks(similarity=float(r[1]), vector_rank=n) for n, r in enumerate(rows, start=1)}
+    return {int(r[0]): HitRanks(similarity=_float(r[2]), vector_rank=_int(r[3]), keyword_score=_float(r[4]),
+                                keyword_rank=_int(r[5])) for r in rows}
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _query_vector(db: Database, embedder: Embedder, plan: QueryPlan) -> tuple[Vector, list[int]]:
@@ -74,11 +153,16 @@ def _query_vector(db: Database, embedder: Embedder, plan: QueryPlan) -> tuple[Ve
                                                       "model": embedder.name})
         if row is None:
             raise PlanError(f"event {plan.like.value} does not exist or has no embedding")
-        return np.asarray(row["embedding"], dtype=np.float32), [_event_id(plan.like.value)]
+        return _array(row["embedding"]), [_event_id(plan.like.value)]
     row = db.fetch_one("select_entity_centroid", {"entity_id": plan.like.value, "model": embedder.name})
     if row is None or row["centroid"] is None:
         raise PlanError(f"no events are stored for entity {plan.like.value!r}")
-    return np.asarray(row["centroid"], dtype=np.float32), list(row["ids"])
+    return _array(row["centroid"]), list(row["ids"])
+
+
+def _array(value: Any) -> Vector:
+    """A stored vector as numpy: pgvector's loader gives a `pgvector.Vector`."""
+    return np.asarray(value.to_numpy() if isinstance(value, PgVector) else value, dtype=np.float32)
 
 
 def _event_id(value: str) -> int:
@@ -88,11 +172,11 @@ def _event_id(value: str) -> int:
         raise PlanError(f"{value!r} is not an event id") from None
 
 
-def _with_fields(db: Database, scored: list[tuple[int, float]]) -> list[EventHit]:
+def _with_fields(db: Database, scored: list[tuple[int, float]], digits: int) -> list[EventHit]:
     with db.conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query("select_events_by_ids"), {"ids": [i for i, _ in scored]})
         by_id: dict[int, dict[str, Any]] = {row["id"]: row for row in cur.fetchall()}
-    return [EventHit(id=i, score=round(score, 4), fields=_public(by_id[i])) for i, score in scored]
+    return [EventHit(id=i, score=round(score, digits), fields=_public(by_id[i])) for i, score in scored]
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def escape(text: str) -> str:
 def _scope_line(plan: QueryPlan, report: PatternReport) -> str:
     filters = "; ".join(map(str, plan.filters)) or "no filters"
     return (f"{report.matched} events match ({escape(filters)}); the figures below cover the "
-            f"{report.evidence} most similar to “{escape(plan.query)}”.")
+            f"{report.evidence} best-ranked for “{escape(plan.query)}”.")
 
 
 def _cited(label: str, counts: list[Count], total: int) -> list[str]:

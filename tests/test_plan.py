@@ -195,6 +195,9 @@ def test_every_filter_value_is_grounded(question: str) -> None:
         if f.field == "occurred_at":
             dt.date.fromisoformat(f.value)
             continue
+        if f.field == "amount":  # a number read from the question, not a stored value
+            assert f.value == "10000"
+            continue
         assert f.field in grounded
         assert set(values(p, f.field)) <= grounded[f.field], f
     assert p.as_of == AS_OF and p.question == question and p.query
@@ -202,7 +205,7 @@ def test_every_filter_value_is_grounded(question: str) -> None:
 
 def test_property_check_is_not_vacuous() -> None:
     fields = {f.field for q in QUESTIONS for f in plan(q).filters}
-    assert fields == {"occurred_at", "category", "subcategory", "entity_id", "severity"}
+    assert fields == {"occurred_at", "category", "subcategory", "entity_id", "severity", "amount"}
 
 
 def test_demo_plan_grounds_in_stored_values(demo_assistant: RiskAssistant) -> None:
@@ -210,3 +213,96 @@ def test_demo_plan_grounds_in_stored_values(demo_assistant: RiskAssistant) -> No
     assert values(p, "category") == ["fraud_alert"]
     assert values(p, "subcategory") == ["card_not_present"]
     assert date_range(p) == ("2025-10-01", "2026-01-01")
+
+
+def amounts(p: QueryPlan) -> list[tuple[str, Any]]:
+    return [(f.op, f.value) for f in on(p, "amount")]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("chargebacks over $5k", [("gt", "5000")]),
+    ("wires above 10,000", [("gt", "10000")]),
+    ("fraud losses of more than $2.5m", [("gt", "2500000")]),
+    ("refunds under 500 dollars", [("lt", "500")]),
+    ("complaints about less than €1,000", [("lt", "1000")]),
+    ("transfers of at least 250", [("gte", "250")]),
+    ("disputes of at most $300", [("lte", "300")]),
+    ("payments over 1.5k", [("gt", "1500")]),
+    ("deposits between 1,000 and 10,000", [("between", ["1000", "10000"])]),
+    ("deposits between $1k and $10k", [("between", ["1000", "10000"])]),
+    ("structuring cash deposits just under 10k in March 2026", [("lt", "10000")]),
+    ("chargebacks over $5k in Q4 2025", [("gt", "5000")]),
+    ("chargebacks over $1k and under $5k", [("lt", "5000"), ("gt", "1000")]),
+])
+def test_amount_phrases_become_bounds(question: str, expected: list[tuple[str, Any]]) -> None:
+    assert sorted(amounts(plan(question))) == sorted(expected)
+
+
+def test_an_amount_beside_a_date_leaves_the_date_alone() -> None:
+    p = plan("more than 2000 dollars in 2025")
+    assert amounts(p) == [("gt", "2000")]
+    assert date_range(p) == ("2025-01-01", "2026-01-01")
+
+
+@pytest.mark.parametrize("question", [
+    "Q4 2025 chargebacks", "fraud in the last 90 days", "top 10 merchants by chargebacks", "events like #2024",
+    "chargebacks on ACC-2025", "fraud in 2025", "accounts with more than 3 alerts", "score drops of over 50 points",
+    "alerts between March 1 and March 15 2026", "2025 Q4 fraud", "chargebacks of $5k",
+])
+def test_no_amount_from_dates_ids_counts_or_bare_sums(question: str) -> None:
+    assert on(plan(question), "amount") == []
+
+
+def test_the_fiscal_year_start_reaches_the_planner() -> None:
+    assert date_range(plan("FY2026 Q1 fraud")) == ("2026-01-01", "2026-04-01")
+    october = make_plan("FY2026 Q1 fraud", VOCABULARY, AS_OF, fiscal_year_start_month=10)
+    assert date_range(october) == ("2025-10-01", "2026-01-01")
+    assert any("FY2026 runs 2025-10-01 to 2026-09-30" in n for n in october.notes)
+
+
+def test_relative_dates_are_noted_and_leave_the_query() -> None:
+    p = plan("chargebacks in the last 90 days")
+    assert date_range(p) == ("2026-08-25", "2026-11-23")
+    assert "last 90 days = 2026-08-25 to 2026-11-22" in p.notes
+    assert p.query == "chargebacks"
+    assert "last quarter = Q3 2026 (2026-07-01 to 2026-09-30)" in plan("chargebacks last quarter").notes
+
+
+def ops(p: QueryPlan, field: str) -> list[tuple[str, Any]]:
+    return [(f.op, f.value) for f in on(p, field)]
+
+
+@pytest.mark.parametrize("question, category", [
+    ("fraud excluding chargebacks", [("eq", "fraud_alert"), ("ne", "chargeback")]),
+    ("alerts except AML alerts", [("ne", "aml_alert")]),
+    ("complaints but not compliance flags", [("eq", "complaint"), ("ne", "compliance_flag")]),
+    ("fraud without security incidents", [("eq", "fraud_alert"), ("ne", "security_incident")]),
+    ("not fraud", [("ne", "fraud_alert")]),
+    ("everything except chargebacks and complaints", [("not_in", ["chargeback", "complaint"])]),
+    ("chargebacks and complaints, except chargebacks", [("eq", "complaint"), ("ne", "chargeback")]),
+    ("fraud excluding chargebacks in Q4 2025", [("eq", "fraud_alert"), ("ne", "chargeback")]),
+    ("fraud except on weekends", [("eq", "fraud_alert")]),
+])
+def test_negated_categories_are_excluded_not_included(question: str, category: list[tuple[str, Any]]) -> None:
+    assert ops(plan(question), "category") == category
+
+
+def test_a_negated_subcategory_leaves_its_category_wanted() -> None:
+    p = plan("credit score changes except score drops")
+    assert ops(p, "category") == [("eq", "credit_score_change")]
+    assert ops(p, "subcategory") == [("ne", "score_drop")]
+    q = plan("chargebacks excluding duplicate charges and goods not received")
+    assert ops(q, "category") == [("eq", "chargeback")]
+    assert ops(q, "subcategory") == [("not_in", ["duplicate_charge", "goods_not_received"])]
+
+
+@pytest.mark.parametrize("question", ["card not present fraud", "card-not-present fraud", "goods not received"])
+def test_not_inside_a_stored_phrase_negates_nothing(question: str) -> None:
+    p = plan(question)
+    assert all(f.op in ("eq", "in") for f in p.filters)
+    assert values(p, "subcategory")
+
+
+def test_a_negated_entity_is_excluded() -> None:
+    assert ops(plan("alerts except ACC-10231"), "entity_id") == [("ne", "ACC-10231")]
+    assert ops(plan("alerts on ACC-10231"), "entity_id") == [("eq", "ACC-10231")]

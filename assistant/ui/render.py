@@ -90,7 +90,7 @@ def event_row(hit: EventHit) -> list[Any]:
     fields = hit.fields
     return [
         hit.id,
-        round(hit.score, 3),
+        float(f"{hit.score:.3g}"),  # hybrid (RRF) scores are small: keep significant digits
         format_date(fields.get("occurred_at")),
         _text(fields.get("category")),
         _text(fields.get("subcategory")),

@@ -1,0 +1,40 @@
+-- Hybrid search under the filters, approximate: the top N (candidates) events from the model's HNSW
+-- index (pgvector 0.8 iterative scan, re-ranked by exact distance, as in search_events_hnsw.sql) and
+-- the top N by full-text rank (websearch_to_tsquery over the GIN-indexed search_tsv),
+-- fused by reciprocal rank fusion:
+-- score = vector_weight / (rrf_k + vector rank) + keyword_weight / (rrf_k + keyword rank),
+-- a side that did not rank an event adding nothing. Ties share a rank. {where} is compiled by
+-- assistant/filters.py; {dimension} and {model} are literals composed by assistant/retrieve.py.
+WITH vector_candidates AS (
+    SELECT ev.id, em.embedding::vector({dimension}) <=> %(query)s::vector({dimension}) AS distance
+    FROM event_embeddings em
+    JOIN risk_events ev ON ev.id = em.event_id
+    WHERE em.model = {model} AND {where} AND NOT (ev.id = ANY(%(exclude_ids)s))
+    ORDER BY em.embedding::vector({dimension}) <=> %(query)s::vector({dimension})
+    LIMIT %(candidates)s
+),
+keyword_candidates AS (
+    SELECT ev.id, ts_rank_cd(ev.search_tsv, tsq) AS keyword_score
+    FROM risk_events ev, websearch_to_tsquery('english', %(keywords)s) AS tsq
+    WHERE ev.search_tsv @@ tsq AND {where} AND NOT (ev.id = ANY(%(exclude_ids)s))
+    ORDER BY keyword_score DESC, ev.id
+    LIMIT %(candidates)s
+),
+vector_side AS (
+    SELECT id, 1 - distance AS similarity, rank() OVER (ORDER BY distance) AS vector_rank
+    FROM vector_candidates
+),
+keyword_side AS (
+    SELECT id, keyword_score, rank() OVER (ORDER BY keyword_score DESC) AS keyword_rank
+    FROM keyword_candidates
+)
+SELECT id, score, similarity, vector_rank, keyword_score, keyword_rank FROM (
+    SELECT coalesce(v.id, kw.id) AS id,
+           coalesce(%(vector_weight)s::float8 / (%(rrf_k)s::int + v.vector_rank), 0)
+           + coalesce(%(keyword_weight)s::float8 / (%(rrf_k)s::int + kw.keyword_rank), 0) AS score,
+           v.similarity, v.vector_rank, kw.keyword_score::float8 AS keyword_score, kw.keyword_rank
+    FROM vector_side v
+    FULL OUTER JOIN keyword_side kw ON kw.id = v.id
+) fused
+ORDER BY score DESC, id
+LIMIT %(k)s
