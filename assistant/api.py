@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
@@ -16,6 +17,9 @@ from assistant.llm import make_chat_model
 from assistant.mapping import Mapping
 from assistant.models import Answer, Mode, QueryPlan
 from assistant.resources import resource_dir
+
+if TYPE_CHECKING:
+    from assistant.conversation import Conversation
 
 
 class RiskAssistant:
@@ -45,6 +49,12 @@ class RiskAssistant:
         """Answer a question (or run an edited plan) with cited events."""
         return pipeline.answer(question, db=self.db, embedder=self.embedder, settings=self.settings,
                                chat_model=self.chat_model, as_of=as_of, plan=plan)
+
+    def conversation(self) -> Conversation:
+        """A thread of questions in which follow-ups refine the previous plan."""
+        from assistant.conversation import Conversation
+
+        return Conversation(self)
 
     def plan(self, question: str, *, as_of: dt.date | None = None) -> QueryPlan:
         """The plan a question would run, without running it."""

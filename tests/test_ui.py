@@ -215,3 +215,15 @@ def test_handler_answers_and_turns_assistant_errors_into_gr_error(demo_assistant
         handlers.ask("events like #999999", [], "")
     with pytest.raises(gr.Error, match="Type a question"):
         handlers.ask("   ", [], "")
+
+
+def test_follow_up_in_the_chat_refines_the_plan_shown(demo_assistant: RiskAssistant) -> None:
+    handlers = Handlers(demo_assistant)
+    history, _, _, plan_json, _ = handlers.ask(EXAMPLE_QUESTIONS[0], [], AS_OF.isoformat())
+    history, _, plan_md, refined, _ = handlers.ask("only high severity", history, AS_OF.isoformat(), plan_json)
+    kept = {(f["field"], f["op"], f["value"]) for f in plan_json["filters"]}
+    now = {(f["field"], f["op"], f["value"]) for f in refined["filters"]}
+    assert now == kept | {("severity", "eq", "high")}
+    assert len(history) == 4 and "severity" in plan_md
+    fresh = handlers.ask("only high severity", [], AS_OF.isoformat(), None)[3]
+    assert {(f["field"], f["op"], f["value"]) for f in fresh["filters"]} == {("severity", "eq", "high")}

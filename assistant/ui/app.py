@@ -16,7 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.errors import AssistantError
-from assistant.models import Answer
+from assistant.models import Answer, QueryPlan
 from assistant.ui.render import (
     EVENT_COLUMN_WIDTHS,
     EVENT_COLUMNS,
@@ -85,15 +85,18 @@ class Handlers:
             count = None
         return format_status(count, self.assistant.mode)
 
-    def ask(self, question: str, history: History | None, as_of_text: str | None) -> Outputs:
-        """Answer one question and return the updated chat, plan and events table."""
+    def ask(self, question: str, history: History | None, as_of_text: str | None,
+            last_plan: dict[str, Any] | None = None) -> Outputs:
+        """Answer one question (a follow-up refines `last_plan`, the plan shown on the page)."""
         text = (question or "").strip()
         if not text:
             raise gr.Error("Type a question first, or pick one of the examples.", print_exception=False)
         as_of = parse_as_of(as_of_text)
         try:
             with self._lock:
-                answer = self.assistant.ask(text, as_of=as_of)
+                conversation = self.assistant.conversation()
+                conversation.last_plan = QueryPlan.model_validate(last_plan) if last_plan else None
+                answer = conversation.ask(text, as_of=as_of)
         except AssistantError as err:
             log.warning("question failed: %s", err)
             message = redact(str(err), secret_values(self.assistant.settings))
@@ -203,11 +206,11 @@ def _wire(app: gr.Blocks, view: _View, handlers: Handlers) -> None:
         "outputs": view.outputs(), "concurrency_id": CONCURRENCY_ID, "concurrency_limit": 1,
         "show_progress_on": [view.chat],
     }
-    asked = [view.question, view.chat, view.as_of]
+    asked = [view.question, view.chat, view.as_of, view.plan_json]
     view.question.submit(handlers.ask, inputs=asked, **common)
     view.ask.click(handlers.ask, inputs=asked, **common)
     for button in view.examples:
-        button.click(handlers.ask, inputs=[button, view.chat, view.as_of], **common)
+        button.click(handlers.ask, inputs=[button, view.chat, view.as_of, view.plan_json], **common)
     app.load(
         handlers.load, inputs=None, outputs=[*view.outputs(), view.as_of],
         concurrency_id=CONCURRENCY_ID, concurrency_limit=1, show_progress_on=[view.chat],
