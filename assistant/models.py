@@ -75,6 +75,7 @@ class EventHit(BaseModel):
     id: int
     score: float
     fields: dict[str, Any]
+    shared: dict[str, Any] = Field(default_factory=dict)  # for "like X": metadata it shares with X
 
 
 class Count(BaseModel):

@@ -39,7 +39,8 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
     report = build_report(db, embedder.name, [h.id for h in found.hits], found.matched)
     hits = found.hits[:plan.k]
     notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
-             f"best-ranked; {len(hits)} are listed ({found.mode} retrieval, {found.method} search)"]
+             f"best-ranked; {len(hits)} are listed ({found.mode} retrieval, {found.method} search)",
+             *found.notes]
     offline = offline_summary(plan, report, found.hits)
     summary, mode = _summarise(chat_model, plan, report, _shown_to_llm(found.hits, hits, offline), offline, notes)
     valid, invalid = citations(summary, {h.id for h in found.hits})

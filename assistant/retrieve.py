@@ -6,18 +6,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-from pgvector import Vector as PgVector
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from assistant.config import Settings
 from assistant.db import Database
-from assistant.embed import Embedder, Vector
-from assistant.errors import PlanError
+from assistant.embed import Embedder
 from assistant.filters import CompiledFilters, compile_filters
 from assistant.models import EventHit, QueryPlan
 from assistant.resources import query
+from assistant.similar import Seed, make_seed, shared_with
 
 HNSW_MAX_SCAN_TUPLES = 200_000
 HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
@@ -67,6 +65,7 @@ class Retrieval:
     seed_ids: list[int]  # the "like" target's own events, excluded from the hits
     mode: RetrievalMode = "dense"  # the mode that ran: keyword-only falls back to dense without keywords
     ranks: dict[int, HitRanks] = field(default_factory=dict)  # by event id
+    notes: list[str] = field(default_factory=list)
 
 
 def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | None = None,
@@ -75,15 +74,17 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
     """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""
     compiled = compile_filters(plan.filters)
     matched = _count(db, compiled)
-    vector, seed_ids = _query_vector(db, embedder, plan)
+    seed = _seed(db, embedder, plan, compiled)
     k = limit or plan.k
     keywords = keyword_text(plan)
     if mode == "keyword" and not _has_lexemes(db, keywords):
         mode = "dense"  # nothing to match on: rank by similarity instead
+    if plan.like is not None and not plan.keywords and mode == "hybrid":
+        mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
     method = "full-text" if mode == "keyword" else "exact" if matched <= exact_below else "hnsw"
     fusion = fusion or Fusion()
-    params = {**compiled.params, "query": vector, "model": embedder.name, "k": k,
-              "exclude_ids": seed_ids, "keywords": keywords, "candidates": candidates(k),
+    params = {**compiled.params, "query": seed.vector, "model": embedder.name, "k": k,
+              "exclude_ids": seed.ids, "keywords": keywords, "candidates": candidates(k),
               "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
     width = k if mode == "dense" else candidates(k)
     with db.transaction() as conn:
@@ -94,8 +95,10 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
         rows: list[Row] = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
     # Cosine similarities keep the 4 decimals they always had; fused scores need more to stay distinct.
     hits = _with_fields(db, [(int(r[0]), float(r[1])) for r in rows], digits=4 if mode == "dense" else 6)
-    return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed_ids, mode=mode,
-                     ranks=_ranks(mode, rows))
+    if seed.profile:
+        hits = [h.model_copy(update={"shared": shared_with(h.fields, seed.profile)}) for h in hits]
+    return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed.ids, mode=mode,
+                     ranks=_ranks(mode, rows), notes=seed.notes)
 
 
 def keyword_text(plan: QueryPlan) -> str:
@@ -144,32 +147,11 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _query_vector(db: Database, embedder: Embedder, plan: QueryPlan) -> tuple[Vector, list[int]]:
-    """The question's embedding, or the "like" target's vector and its own event ids."""
+def _seed(db: Database, embedder: Embedder, plan: QueryPlan, compiled: CompiledFilters) -> Seed:
+    """The question's embedding, or the "like" target's vector, own events and profile."""
     if plan.like is None:
-        return embedder.encode_one(plan.query), []
-    if plan.like.kind == "event":
-        row = db.fetch_one("select_event_embedding", {"id": _event_id(plan.like.value),
-                                                      "model": embedder.name})
-        if row is None:
-            raise PlanError(f"event {plan.like.value} does not exist or has no embedding")
-        return _array(row["embedding"]), [_event_id(plan.like.value)]
-    row = db.fetch_one("select_entity_centroid", {"entity_id": plan.like.value, "model": embedder.name})
-    if row is None or row["centroid"] is None:
-        raise PlanError(f"no events are stored for entity {plan.like.value!r}")
-    return _array(row["centroid"]), list(row["ids"])
-
-
-def _array(value: Any) -> Vector:
-    """A stored vector as numpy: pgvector's loader gives a `pgvector.Vector`."""
-    return np.asarray(value.to_numpy() if isinstance(value, PgVector) else value, dtype=np.float32)
-
-
-def _event_id(value: str) -> int:
-    try:
-        return int(value.lstrip("#"))
-    except ValueError:
-        raise PlanError(f"{value!r} is not an event id") from None
+        return Seed(embedder.encode_one(plan.query), [], {})
+    return make_seed(db, embedder, plan.like, compiled)
 
 
 def _with_fields(db: Database, scored: list[tuple[int, float]], digits: int) -> list[EventHit]:
