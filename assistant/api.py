@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant import pipeline
+from assistant import pipeline, registry
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -32,6 +32,7 @@ class RiskAssistant:
         self.embedder = embedder
         self.chat_model = chat_model
         db.ensure_embedding_model(embedder.name, embedder.dimension)
+        registry.ensure_filled(db)
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> RiskAssistant:

@@ -179,3 +179,61 @@ def _plan_line(plan: QueryPlan) -> str:
     filters = "; ".join(map(str, plan.filters)) or "no filters"
     like = f" · like {plan.like.kind} {plan.like.value}" if plan.like else ""
     return f"{filters} · query “{plan.query}”{like} · as of {plan.as_of}"
+
+
+eval_app = typer.Typer(help="Score the planner and retrieval against labelled data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("planner")
+def eval_planner(
+    path: Annotated[Path, typer.Argument(help="JSON Lines: {question, as_of, expected: [{field, op, value}]}.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+) -> None:
+    """Plan each labelled question; filter-level precision, recall and exact-match rate."""
+    from assistant.evaluate import evaluate_planner, load_cases
+
+    with _errors():
+        cases = load_cases(path)
+        assistant = _assistant()
+        scores = evaluate_planner(assistant, cases)
+        assistant.close()
+        if as_json:
+            sys.stdout.write(json.dumps(scores.to_dict(), indent=2) + "\n")
+            return
+        from rich.table import Table
+
+        table = Table("field", "expected", "planned", "matched", "precision", "recall", title=str(path))
+        for name, c in [*sorted(scores.by_field.items()), ("all", scores.total)]:
+            table.add_row(name, str(c.expected), str(c.planned), str(c.matched), f"{c.precision:.3f}",
+                          f"{c.recall:.3f}")
+        out.print(table)
+        out.print(f"exact plans: {scores.exact}/{scores.cases} ({scores.exact_rate:.3f})", highlight=False)
+        for failure in scores.failures:
+            out.print(f"- {failure.question!r} (as of {failure.as_of}): missing {failure.missing or '-'}; "
+                      f"extra {failure.extra or '-'}", markup=False, highlight=False)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    directory: Annotated[Path, typer.Argument(help="BEIR directory: corpus.jsonl, queries.jsonl, qrels/test.tsv.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+) -> None:
+    """Load a BEIR corpus (source beir:<dir name>) and score dense, keyword and hybrid retrieval on it."""
+    from dataclasses import asdict
+
+    from assistant.evaluate import evaluate_retrieval
+
+    with _errors():
+        assistant = _assistant()
+        scores = evaluate_retrieval(assistant.db, assistant.embedder, directory)
+        assistant.close()
+        if as_json:
+            sys.stdout.write(json.dumps({m: asdict(s) for m, s in scores.items()}, indent=2) + "\n")
+            return
+        from rich.table import Table
+
+        table = Table("mode", "queries", "nDCG@10", "recall@100", title=str(directory))
+        for s in scores.values():
+            table.add_row(s.mode, str(s.queries), f"{s.ndcg_at_10:.3f}", f"{s.recall_at_100:.3f}")
+        out.print(table)

@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from assistant import sources
+from assistant import registry, sources
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import InputError
@@ -86,6 +86,8 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
             reported = result.total
     if progress is not None and result.total > reported:
         progress(result.total - reported)
+    if result.inserted or result.updated:
+        registry.refresh(db)
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)

@@ -7,6 +7,7 @@ import logging
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant import registry
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -60,6 +61,7 @@ def load_vocabulary(db: Database, question: str) -> Vocabulary:
     for row in db.fetch_all("select_vocabulary"):
         target = vocabulary.categories if row["field"] == "category" else vocabulary.subcategories
         target.append(row["value"])
+    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in registry.values_in_text(db, question)]
     candidates = [m.upper() for m in ENTITY_ID.findall(question)]
     if candidates:
         rows = db.fetch_all("select_known_entities", {"ids": candidates})

@@ -48,6 +48,8 @@ class Vocabulary:
     categories: list[str] = field(default_factory=list)
     subcategories: list[str] = field(default_factory=list)
     known_entities: set[str] = field(default_factory=set)
+    # Stored attribute values found in the question: (field, value, similarity 0..1), from the registry.
+    attribute_values: list[tuple[str, str, float]] = field(default_factory=list)
 
 
 def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20, *,
@@ -61,6 +63,7 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
     wanted = _described(wanted_text, vocabulary, like, notes, negated=False)
     unwanted = _described(unwanted_text, vocabulary, like, notes, negated=True)
     filters += _without(wanted, unwanted) + [_negated(f) for f in unwanted]
+    filters += _attribute_filters(vocabulary.attribute_values, notes)
     query = re.sub(r"\s+(?:in|during|for|from)$", "", re.sub(r"\s+", " ", semantic).strip(" ,.?")) or question
     return QueryPlan(question=question, query=query, filters=filters, like=like, k=k,
                      as_of=as_of, notes=notes)
@@ -129,7 +132,8 @@ def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes
     subcategories = _values("subcategory", vocabulary.subcategories, text, distinctive=False)
     # "except score drops" excludes that subcategory, not the whole category its words point to.
     categories = _values("category", vocabulary.categories, text, distinctive=not (negated and subcategories))
-    entities = _entities(text, vocabulary.known_entities, like, notes)
+    stored_elsewhere = {value.upper() for _, value, score in vocabulary.attribute_values if score == 1.0}
+    entities = _entities(text, vocabulary.known_entities, like, notes, stored_elsewhere)
     return _severity(text) + categories + subcategories + entities
 
 
@@ -195,8 +199,9 @@ def _like(question: str) -> LikeTarget | None:
     return LikeTarget(kind="entity", value=target.upper())
 
 
-def _entities(question: str, known: set[str], like: LikeTarget | None, notes: list[str]) -> list[Filter]:
-    ids = {m.upper() for m in ENTITY_ID.findall(question)}
+def _entities(question: str, known: set[str], like: LikeTarget | None, notes: list[str],
+              stored_elsewhere: set[str]) -> list[Filter]:
+    ids = {m.upper() for m in ENTITY_ID.findall(question)} - stored_elsewhere  # e.g. a merchant id
     if like is not None:
         ids.discard(like.value)
     found = sorted(ids & known)
@@ -207,3 +212,32 @@ def _entities(question: str, known: set[str], like: LikeTarget | None, notes: li
     if len(found) == 1:
         return [Filter(field="entity_id", op="eq", value=found[0])]
     return [Filter(field="entity_id", op="in", value=found)]
+
+
+FUZZY_MIN = 0.8  # pg_trgm word similarity for a stored value to count as named in the question
+_AMBIGUITY = 0.05
+
+
+def _attribute_filters(found: list[tuple[str, str, float]], notes: list[str]) -> list[Filter]:
+    """One eq filter per attribute whose stored value the question names; near-ties are only noted."""
+    by_field: dict[str, list[tuple[str, float]]] = {}
+    for name, value, score in found:
+        if score >= FUZZY_MIN and _specific(value):
+            by_field.setdefault(name, []).append((value, score))
+    filters = []
+    for name, candidates in by_field.items():
+        candidates.sort(key=lambda c: -c[1])
+        best, score = candidates[0]
+        rivals = [v for v, s in candidates[1:] if s >= score - _AMBIGUITY]
+        if rivals and score < 1.0:
+            notes.append(f"{name} is ambiguous ({', '.join([best, *rivals])}); not used as a filter")
+            continue
+        if score < 1.0:
+            notes.append(f"read as {name} = {best} (approximate match, similarity {score:.2f})")
+        filters.append(Filter(field=name, op="eq", value=best))
+    return filters
+
+
+def _specific(value: str) -> bool:
+    """Names and ids ("QuickShip Electronics", "MER-4417", "US-East"), not common words ("online")."""
+    return len(_words(value)) >= 2 or any(ch.isdigit() for ch in value)

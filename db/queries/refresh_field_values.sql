@@ -1,0 +1,19 @@
+-- Rebuild the registry from the stored events. Attribute keys with more than 200 distinct values
+-- (ids, free text) are left out: they are not categories an analyst names.
+DELETE FROM field_values;
+INSERT INTO field_values (field, value, events)
+SELECT field, value, count(*)
+FROM (
+    SELECT 'category' AS field, category AS value FROM risk_events
+    UNION ALL SELECT 'subcategory', subcategory FROM risk_events WHERE subcategory IS NOT NULL
+    UNION ALL SELECT 'severity', severity FROM risk_events WHERE severity IS NOT NULL
+    UNION ALL SELECT 'status', status FROM risk_events WHERE status IS NOT NULL
+    UNION ALL SELECT 'currency', currency FROM risk_events WHERE currency IS NOT NULL
+    UNION ALL SELECT 'attributes.' || kv.key, kv.value
+    FROM risk_events ev, jsonb_each_text(ev.attributes) kv
+    WHERE length(kv.value) <= 120
+) facts
+GROUP BY field, value;
+DELETE FROM field_values
+WHERE field LIKE 'attributes.%'
+  AND field IN (SELECT field FROM field_values GROUP BY field HAVING count(*) > 200);
