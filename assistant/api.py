@@ -49,7 +49,8 @@ class RiskAssistant:
             plan: QueryPlan | None = None) -> Answer:
         """Answer a question (or run an edited plan) with cited events."""
         return pipeline.answer(question, db=self.db, embedder=self.embedder, settings=self.settings,
-                               chat_model=self.chat_model, as_of=as_of, plan=plan)
+                               chat_model=self.chat_model, as_of=as_of, plan=plan,
+                               use_agent=self.settings.llm_agent)
 
     def conversation(self) -> Conversation:
         """A thread of questions in which follow-ups refine the previous plan."""

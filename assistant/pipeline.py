@@ -8,6 +8,7 @@ import logging
 from langchain_core.language_models import BaseChatModel
 
 from assistant import registry
+from assistant.agent import run_agent
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -30,8 +31,11 @@ def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, 
 
 def answer(question: str, *, db: Database, embedder: Embedder, settings: Settings,
            chat_model: BaseChatModel | None = None, as_of: dt.date | None = None,
-           plan: QueryPlan | None = None) -> Answer:
+           plan: QueryPlan | None = None, use_agent: bool = False) -> Answer:
     """Plan (unless a plan is given), retrieve under the filters, report, summarise, cite."""
+    planner_notes: list[str] = []
+    if plan is None and chat_model is not None and use_agent:
+        plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
     plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
                                  fiscal_year_start_month=settings.fiscal_year_start_month)
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
@@ -41,7 +45,7 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
     hits = found.hits[:plan.k]
     notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
              f"best-ranked; {len(hits)} are listed ({found.mode} retrieval, {found.method} search)",
-             *found.notes]
+             *found.notes, *planner_notes]
     offline = offline_summary(plan, report, found.hits)
     summary, mode = _summarise(chat_model, plan, report, _shown_to_llm(found.hits, hits, offline), offline, notes)
     valid, invalid = citations(summary, {h.id for h in found.hits})
@@ -67,6 +71,17 @@ def load_vocabulary(db: Database, question: str) -> Vocabulary:
         rows = db.fetch_all("select_known_entities", {"ids": candidates})
         vocabulary.known_entities = {r["entity_id"] for r in rows}
     return vocabulary
+
+
+def _agent_plan(question: str, db: Database, embedder: Embedder, settings: Settings, chat_model: BaseChatModel,
+                as_of: dt.date) -> tuple[QueryPlan | None, list[str]]:
+    """The tool-calling agent's plan, or None and a note saying the deterministic plan runs instead."""
+    try:
+        return run_agent(question, db=db, embedder=embedder, settings=settings, chat_model=chat_model,
+                         as_of=as_of), []
+    except LLMError as err:
+        log.warning("LLM planner failed, falling back to the deterministic plan: %s", err)
+        return None, [f"the LLM planner failed ({err}); the deterministic plan ran"]
 
 
 def _shown_to_llm(evidence: list[EventHit], listed: list[EventHit], offline: str) -> list[EventHit]:

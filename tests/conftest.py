@@ -47,8 +47,11 @@ def new_database_url(server: EmbeddedServer) -> str:
 
 def settings_for(url: str, tmp_path: Path, **overrides: object) -> Settings:
     """Settings pointing at one test database (DATABASE_URL), with no LLM configured."""
+    # llm_agent off: tests of the summary script the chat model's replies for the summary alone;
+    # the agent (planning with tool calls) has its own tests in test_agent.py.
+    options: dict[str, object] = {"llm_agent": False, **overrides}
     return Settings(database_url=url, data_dir=tmp_path, openai_api_key=None, openai_base_url=None,
-                    **overrides)  # type: ignore[arg-type]
+                    **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
