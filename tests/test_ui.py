@@ -227,3 +227,17 @@ def test_follow_up_in_the_chat_refines_the_plan_shown(demo_assistant: RiskAssist
     assert len(history) == 4 and "severity" in plan_md
     fresh = handlers.ask("only high severity", [], AS_OF.isoformat(), None)[3]
     assert {(f["field"], f["op"], f["value"]) for f in fresh["filters"]} == {("severity", "eq", "high")}
+
+
+def test_an_edited_plan_runs_exactly_and_bad_edits_are_refused(demo_assistant: RiskAssistant) -> None:
+    handlers = Handlers(demo_assistant)
+    _, _, _, plan_json, _ = handlers.ask(EXAMPLE_QUESTIONS[0], [], AS_OF.isoformat())
+    edited = {**plan_json, "filters": [*plan_json["filters"], {"field": "severity", "op": "eq", "value": "critical"}]}
+    _, _, _, ran, table = handlers.run_plan(json.dumps(edited), [])
+    assert ran["filters"] == edited["filters"]
+    column = table.value["headers"].index("severity")
+    assert table.value["data"] and {row[column] for row in table.value["data"]} == {"critical"}
+    with pytest.raises(gr.Error, match="not valid"):
+        handlers.run_plan(json.dumps({**edited, "k": "many"}), [])
+    with pytest.raises(gr.Error, match="unknown filter field"):
+        handlers.run_plan(json.dumps({**edited, "filters": [{"field": "password", "op": "eq", "value": 1}]}), [])

@@ -6,14 +6,17 @@ Deep links: `/?q=<question>&as_of=YYYY-MM-DD` asks the question as soon as the p
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
+from pydantic import ValidationError
 
 from assistant.errors import AssistantError
 from assistant.models import Answer, QueryPlan
@@ -61,6 +64,8 @@ class _View:
     examples: list[gr.Button]
     plan: gr.Markdown
     plan_json: gr.JSON
+    plan_edit: gr.Code
+    run_plan: gr.Button
     events: gr.Dataframe
 
     def outputs(self) -> list[Any]:
@@ -92,16 +97,33 @@ class Handlers:
         if not text:
             raise gr.Error("Type a question first, or pick one of the examples.", print_exception=False)
         as_of = parse_as_of(as_of_text)
+        previous = QueryPlan.model_validate(last_plan) if last_plan else None
+        answer = self._guarded(lambda: self._converse(text, as_of, previous))
+        return render_outputs(answer, history or [])
+
+    def run_plan(self, text: str, history: History | None) -> Outputs:
+        """Run a plan the analyst edited: exactly it, after the same validation as any plan."""
+        try:
+            plan = QueryPlan.model_validate_json(text or "")
+        except ValidationError as err:
+            raise gr.Error(f"The edited plan is not valid: {_first_error(err)}", print_exception=False) from None
+        answer = self._guarded(lambda: self.assistant.ask(plan.question, plan=plan))
+        return render_outputs(answer, history or [])
+
+    def _converse(self, text: str, as_of: dt.date | None, previous: QueryPlan | None) -> Answer:
+        conversation = self.assistant.conversation()
+        conversation.last_plan = previous
+        return conversation.ask(text, as_of=as_of)
+
+    def _guarded(self, run: Callable[[], Answer]) -> Answer:
+        """One call at a time; the core's errors become a gr.Error with secrets blanked out."""
         try:
             with self._lock:
-                conversation = self.assistant.conversation()
-                conversation.last_plan = QueryPlan.model_validate(last_plan) if last_plan else None
-                answer = conversation.ask(text, as_of=as_of)
+                return run()
         except AssistantError as err:
             log.warning("question failed: %s", err)
             message = redact(str(err), secret_values(self.assistant.settings))
             raise gr.Error(message, print_exception=False) from err
-        return render_outputs(answer, history or [])
 
     def load(self, request: gr.Request) -> tuple[Any, ...]:
         """Answer the ?q= question of a deep link (with optional ?as_of=) when the page opens."""
@@ -166,6 +188,17 @@ def parse_as_of(text: str | None) -> dt.date | None:
         raise gr.Error(message, print_exception=False) from None
 
 
+def plan_text(plan: dict[str, Any] | None) -> str:
+    """The plan shown on the page, as editable JSON."""
+    return json.dumps(plan, indent=2) if plan else ""
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "plan"
+    return f"{where}: {first['msg']}"
+
+
 def secret_values(settings: Settings) -> list[str]:
     """Return the configured secret values, so error messages can be scrubbed of them."""
     secrets = (settings.database_url, settings.openai_api_key)
@@ -193,12 +226,15 @@ def _build_view() -> _View:
             plan = gr.Markdown(PLAN_PLACEHOLDER)
             with gr.Accordion("Plan as JSON", open=False):
                 plan_json = gr.JSON(show_label=False)
+            with gr.Accordion("Edit the plan and run it", open=False):
+                plan_edit = gr.Code(language="json", show_label=False, interactive=True, lines=12)
+                run_plan = gr.Button("Run this plan", size="sm")
     events = gr.Dataframe(
         headers=list(EVENT_COLUMNS), datatype=list(EVENT_DATATYPES), label=TABLE_LABEL,
         column_widths=list(EVENT_COLUMN_WIDTHS), interactive=False, wrap=True, max_height=560,
         show_search="search", buttons=["copy", "fullscreen"],
     )
-    return _View(chat, question, as_of, ask, examples, plan, plan_json, events)
+    return _View(chat, question, as_of, ask, examples, plan, plan_json, plan_edit, run_plan, events)
 
 
 def _wire(app: gr.Blocks, view: _View, handlers: Handlers) -> None:
@@ -211,6 +247,8 @@ def _wire(app: gr.Blocks, view: _View, handlers: Handlers) -> None:
     view.ask.click(handlers.ask, inputs=asked, **common)
     for button in view.examples:
         button.click(handlers.ask, inputs=[button, view.chat, view.as_of, view.plan_json], **common)
+    view.plan_json.change(plan_text, inputs=view.plan_json, outputs=view.plan_edit)
+    view.run_plan.click(handlers.run_plan, inputs=[view.plan_edit, view.chat], **common)
     app.load(
         handlers.load, inputs=None, outputs=[*view.outputs(), view.as_of],
         concurrency_id=CONCURRENCY_ID, concurrency_limit=1, show_progress_on=[view.chat],
