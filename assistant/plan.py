@@ -132,6 +132,10 @@ def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes
     subcategories = _values("subcategory", vocabulary.subcategories, text, distinctive=False)
     # "except score drops" excludes that subcategory, not the whole category its words point to.
     categories = _values("category", vocabulary.categories, text, distinctive=not (negated and subcategories))
+    if negated:  # "other than FHA mortgages" excludes that subcategory, not the mortgage category inside its name
+        named = [" ".join(_words(v)) for f in subcategories for v in _listed(f)]
+        categories = [f for f in categories
+                      if not all(any(" ".join(_words(v)) in n for n in named) for v in _listed(f))]
     stored_elsewhere = {value.upper() for _, value, score in vocabulary.attribute_values if score == 1.0}
     entities = _entities(text, vocabulary.known_entities, like, notes, stored_elsewhere)
     return _severity(text) + categories + subcategories + entities
@@ -168,9 +172,7 @@ def _severity(question: str) -> list[Filter]:
 def _values(field_name: str, stored: list[str], question: str, distinctive: bool) -> list[Filter]:
     """Stored values named in the question: as a phrase, or (for categories) by a word only they have."""
     words = _words(question)
-    text = " " + " ".join(words) + " "
-    found = [v for v in stored if " " + " ".join(_words(v)) + " " in text
-             or " " + " ".join(_words(v)) + "s " in text]
+    found = _longest_phrases(stored, " " + " ".join(words) + " ")
     if not found and distinctive:
         owners: dict[str, set[str]] = {}
         for value in stored:
@@ -183,6 +185,19 @@ def _values(field_name: str, stored: list[str], question: str, distinctive: bool
     if len(found) == 1:
         return [Filter(field=field_name, op="eq", value=found[0])]
     return [Filter(field=field_name, op="in", value=sorted(found))]
+
+
+def _longest_phrases(stored: list[str], text: str) -> list[str]:
+    """Stored values named as phrases; a value named only inside a longer named value does not count
+    ("vehicle loan or lease" names that product, not also a product called "loan")."""
+    spans: dict[str, tuple[int, int]] = {}
+    for value in stored:
+        phrase = " " + " ".join(_words(value))
+        at = max(text.find(phrase + " "), text.find(phrase + "s "))
+        if at >= 0:
+            spans[value] = (at, at + len(phrase))
+    return [v for v, (start, end) in spans.items()
+            if not any(o != v and s <= start and end <= e and e - s > end - start for o, (s, e) in spans.items())]
 
 
 def _words(text: str) -> list[str]:

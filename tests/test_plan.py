@@ -306,3 +306,17 @@ def test_not_inside_a_stored_phrase_negates_nothing(question: str) -> None:
 def test_a_negated_entity_is_excluded() -> None:
     assert ops(plan("alerts except ACC-10231"), "entity_id") == [("ne", "ACC-10231")]
     assert ops(plan("alerts on ACC-10231"), "entity_id") == [("eq", "ACC-10231")]
+
+
+def test_a_value_named_only_inside_a_longer_stored_name_is_not_matched() -> None:
+    vocabulary = Vocabulary(categories=["Vehicle loan or lease", "Consumer Loan", "loan"])
+    p = make_plan("Vehicle loan or lease complaints in 2019", vocabulary, AS_OF)
+    assert [(f.field, f.op, f.value) for f in p.filters if f.field == "category"] == [
+        ("category", "eq", "Vehicle loan or lease")]
+
+
+def test_excluding_a_subcategory_keeps_the_category_inside_its_name() -> None:
+    vocabulary = Vocabulary(categories=["Mortgage", "Debt collection"], subcategories=["FHA mortgage"])
+    p = make_plan("mortgage complaints other than FHA mortgages", vocabulary, AS_OF)
+    assert {(f.field, f.op, f.value) for f in p.filters} == {("category", "eq", "Mortgage"),
+                                                            ("subcategory", "ne", "FHA mortgage")}
