@@ -223,10 +223,12 @@ def eval_retrieval(
     from dataclasses import asdict
 
     from assistant.evaluate import evaluate_retrieval
+    from assistant.retrieve import Fusion
 
     with _errors():
         assistant = _assistant()
-        scores = evaluate_retrieval(assistant.db, assistant.embedder, directory)
+        scores = evaluate_retrieval(assistant.db, assistant.embedder, directory,
+                                    fusion=Fusion.from_settings(assistant.settings))
         assistant.close()
         if as_json:
             sys.stdout.write(json.dumps({m: asdict(s) for m, s in scores.items()}, indent=2) + "\n")

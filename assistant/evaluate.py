@@ -22,7 +22,7 @@ from assistant.filters import field_type
 from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter, QueryPlan
-from assistant.retrieve import RetrievalMode, retrieve
+from assistant.retrieve import Fusion, RetrievalMode, retrieve
 
 if TYPE_CHECKING:
     from assistant.api import RiskAssistant
@@ -272,8 +272,8 @@ def beir_mapping(name: str) -> Mapping:
 
 
 def evaluate_retrieval(db: Database, embedder: Embedder, beir_dir: Path,
-                       modes: Sequence[RetrievalMode] = MODES, *,
-                       report_path: Path | None = None) -> dict[str, RetrievalScores]:
+                       modes: Sequence[RetrievalMode] = MODES, *, report_path: Path | None = None,
+                       fusion: Fusion | None = None) -> dict[str, RetrievalScores]:
     """Ingest the corpus (idempotent), then run every query in each mode: mean nDCG@10 and recall@100."""
     beir = load_beir(beir_dir)
     mapping = beir_mapping(beir.name)
@@ -288,7 +288,7 @@ def evaluate_retrieval(db: Database, embedder: Embedder, beir_dir: Path,
         ndcg = recall = 0.0
         for qid, text in judged.items():
             plan = QueryPlan(question=text, query=text, filters=scope, k=100, as_of=dt.date.today())
-            found = retrieve(db, embedder, plan, limit=100, mode=mode)
+            found = retrieve(db, embedder, plan, limit=100, mode=mode, fusion=fusion)
             ranked = [str(hit.fields["source_id"]) for hit in found.hits]
             ndcg += ndcg_at(ranked, beir.qrels[qid])
             recall += recall_at(ranked, beir.qrels[qid])
