@@ -18,6 +18,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -114,6 +115,15 @@ class EmbeddedServer:
             live_leases=self.live_leases() if self.leases.exists() else 0,
             uri=self.uri() if running else None,
         )
+
+    def wait_for_watchdog(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the watchdog has exited (before deleting the directory); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not _is_locked(self.root / "watchdog.lock"):
+                return True
+            time.sleep(0.2)
+        return False
 
     def uri(self) -> str:
         """Connection URI over the Unix socket (the server listens on no TCP port)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import fcntl
 import os
 import tempfile
 import time
@@ -18,6 +17,7 @@ from assistant.demo import DEMO_SIZE, generate_demo, write_jsonl_gz
 from assistant.embed import Embedder
 from assistant.ingest import IngestResult, ingest_file
 from assistant.mapping import Mapping
+from assistant.server import EmbeddedServer
 
 REPO = Path(__file__).resolve().parents[1]
 CFPB_CSV = Path(__file__).resolve().parents[2] / "shared/data/cfpb/complaints_payday_2023.csv"
@@ -169,19 +169,6 @@ def print_report(figures: Figures, source: Input, settings: Settings, batch_size
               "(a busy machine?); the ratio is not reliable, run it again on a quiet one")
 
 
-def wait_for_watchdog(settings: Settings, timeout_s: float = 10.0) -> None:
-    """Wait until the server's watchdog has exited: until then it may recreate the data dir."""
-    lock = settings.pg_dir / "watchdog.lock"
-    deadline = time.monotonic() + timeout_s
-    while lock.exists() and time.monotonic() < deadline:
-        with open(lock) as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                time.sleep(0.2)
-
-
 def main() -> None:
     """Run the benchmark in a fresh embedded database inside a temporary directory."""
     args = parse_args()
@@ -197,7 +184,7 @@ def main() -> None:
             figures = measure(db, embedder, source, settings, batch_size, workdir)
         finally:
             db.close()
-            wait_for_watchdog(settings)
+            EmbeddedServer(settings.pg_dir).wait_for_watchdog()
         print_report(figures, source, settings, batch_size)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import fcntl
 import json
 import os
 import statistics
@@ -25,6 +24,7 @@ from assistant.embed import Embedder, Vector
 from assistant.models import Filter, QueryPlan
 from assistant.resources import query
 from assistant.retrieve import Retrieval, retrieve
+from assistant.server import EmbeddedServer
 
 BENCH = Path(__file__).resolve().parent
 COMPARE_PYTHON = BENCH / ".venv-lcpg" / "bin" / "python"
@@ -257,19 +257,6 @@ def format_load() -> str:
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def wait_for_watchdog(settings: Settings, timeout_s: float = 10.0) -> None:
-    """Wait until the server's watchdog has exited: until then it may recreate the data dir (as bench/ingest.py)."""
-    lock = settings.pg_dir / "watchdog.lock"
-    deadline = time.monotonic() + timeout_s
-    while lock.exists() and time.monotonic() < deadline:
-        with open(lock) as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                time.sleep(0.2)
-
-
 def run(db: Database, args: argparse.Namespace, workdir: Path, say: Callable[[str], None]) -> None:
     """Load, index, measure every selectivity (and PGVector when asked), then print the report."""
     corpus = make_corpus(args.rows, args.queries, args.dim, args.seed)
@@ -305,7 +292,7 @@ def main() -> None:
             run(db, args, workdir, lambda line: print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True))
         finally:
             db.close()
-            wait_for_watchdog(settings)
+            EmbeddedServer(settings.pg_dir).wait_for_watchdog()
 
 
 if __name__ == "__main__":
