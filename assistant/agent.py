@@ -22,6 +22,7 @@ from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import AssistantError, LLMError, PlanError
 from assistant.filters import ATTRIBUTE_PREFIX, COLUMNS, compile_filters, field_type
+from assistant.meaning import ValueNames, value_names
 from assistant.models import EventHit, Filter, LikeTarget, QueryPlan
 from assistant.resources import prompt, query
 from assistant.retrieve import Fusion, retrieve
@@ -51,13 +52,16 @@ class AgentSession:
     question: str
     as_of: dt.date
     vocabulary: Mapping[str, Collection[str]]
+    meaning: ValueNames | None = None  # embedded category / subcategory names, for values named loosely
     plan: QueryPlan | None = None
 
 
 def run_agent(question: str, *, db: Database, embedder: Embedder, settings: Settings,
               chat_model: BaseChatModel, as_of: dt.date) -> QueryPlan:
     """The plan of the agent's last search; AgentError when it fails, overruns, or never searches."""
-    session = AgentSession(db, embedder, settings, question, as_of, load_stored_values(db))
+    stored = load_stored_values(db)
+    meaning = value_names(embedder, {name: list(stored[name]) for name in ("category", "subcategory")})
+    session = AgentSession(db, embedder, settings, question, as_of, stored, meaning)
     tools = make_tools(session)
     by_name = {t.name: t for t in tools}
     try:
@@ -92,25 +96,29 @@ def load_stored_values(db: Database) -> dict[str, list[str]]:
     return values
 
 
-def ground_filters(filters: list[Filter], vocabulary: Mapping[str, Collection[str]]) -> tuple[list[Filter], list[str]]:
-    """The filters SQL may see, and a note for each one dropped: unknown fields, unstored values, bad values."""
+def ground_filters(filters: list[Filter], vocabulary: Mapping[str, Collection[str]],
+                   meaning: ValueNames | None = None) -> tuple[list[Filter], list[str]]:
+    """The filters SQL may see, and a note for each one dropped: unknown fields, unstored values, bad values.
+    With `meaning`, an unstored category or subcategory value is read as the stored value it clearly
+    means ("money laundering" -> aml_alert), with a note, as the deterministic planner does."""
     kept: list[Filter] = []
     notes: list[str] = []
     for proposed in filters:
-        grounded = _ground(proposed, vocabulary, notes)
+        grounded = _ground(proposed, vocabulary, meaning, notes)
         if grounded is not None:
             kept.append(grounded)
     return kept, notes
 
 
-def _ground(f: Filter, vocabulary: Mapping[str, Collection[str]], notes: list[str]) -> Filter | None:
+def _ground(f: Filter, vocabulary: Mapping[str, Collection[str]], meaning: ValueNames | None,
+            notes: list[str]) -> Filter | None:
     try:
         field_type(f.field)
     except PlanError:
         notes.append(f"dropped the filter {f}: {f.field!r} is not a field that can be filtered on")
         return None
     if f.field in vocabulary and f.op in _CHECKED_OPS:
-        stored_only = _stored_only(f, vocabulary[f.field], notes)
+        stored_only = _stored_only(f, vocabulary[f.field], meaning, notes)
         if stored_only is None:
             return None
         f = stored_only
@@ -122,12 +130,26 @@ def _ground(f: Filter, vocabulary: Mapping[str, Collection[str]], notes: list[st
     return f
 
 
-def _stored_only(f: Filter, stored: Collection[str], notes: list[str]) -> Filter | None:
-    """The filter with its values spelled as stored, less those not stored (None when none is left)."""
+def _stored_only(f: Filter, stored: Collection[str], meaning: ValueNames | None,
+                 notes: list[str]) -> Filter | None:
+    """The filter with its values spelled as stored (or read by meaning), less those not stored
+    (None when none is left)."""
     spelled = {value.lower(): value for value in stored}
     values = f.value if isinstance(f.value, list) else [f.value]
     known = [spelled[str(v).lower()] for v in values if str(v).lower() in spelled]
     unknown = [v for v in values if str(v).lower() not in spelled]
+    if meaning is not None and unknown:
+        still: list[Any] = []
+        for v in unknown:
+            meant = meaning.match(str(v), f.field, notes)
+            if len(meant) == 1:
+                notes.append(f"read {f.field} value {str(v)!r} as {meant[0].value} "
+                             f"(by meaning, similarity {meant[0].similarity:.2f})")
+                known.append(meant[0].value)
+            else:
+                still.append(v)
+        unknown = still
+        known = list(dict.fromkeys(known))
     if unknown:
         shown = ", ".join(sorted(stored)[:30])
         notes.append(f"dropped {f.field} value(s) {unknown} from the filter {f}: not stored (stored: {shown})")
@@ -177,7 +199,7 @@ def _count_tool(session: AgentSession) -> BaseTool:
     def count_events(filters: list[Filter] | None = None, group_by: GroupBy | None = None) -> str:
         """Count the stored events matching every filter ({field, op, value}), in all and, with group_by,
         per value of category, subcategory, severity, status, month (YYYY-MM) or entity_id, largest first."""
-        kept, notes = ground_filters(filters or [], session.vocabulary)
+        kept, notes = ground_filters(filters or [], session.vocabulary, session.meaning)
         total, groups = count_grouped(session.db, kept, group_by)
         return json.dumps({"matched": total, "groups": [{"value": v, "events": n} for v, n in groups],
                            "filters": [str(f) for f in kept], "notes": notes})
@@ -197,7 +219,7 @@ def like_target(target: str) -> LikeTarget:
 
 def run_search(session: AgentSession, text: str, filters: list[Filter], like: LikeTarget | None) -> str:
     """Ground the filters, run the search, remember its plan; what the model is shown."""
-    kept, notes = ground_filters(filters, session.vocabulary)
+    kept, notes = ground_filters(filters, session.vocabulary, session.meaning)
     plan = QueryPlan(question=session.question, query=text.strip() or session.question, filters=kept,
                      like=like, k=session.settings.top_k, as_of=session.as_of,
                      notes=["planned by the LLM from its last search", *notes])

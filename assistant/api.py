@@ -61,7 +61,8 @@ class RiskAssistant:
     def plan(self, question: str, *, as_of: dt.date | None = None) -> QueryPlan:
         """The plan a question would run, without running it."""
         return pipeline.plan_question(self.db, question, as_of=as_of, k=self.settings.top_k,
-                                      fiscal_year_start_month=self.settings.fiscal_year_start_month)
+                                      fiscal_year_start_month=self.settings.fiscal_year_start_month,
+                                      embedder=self.embedder)
 
     def ingest(self, path: Path, mapping: Mapping | None = None, *, report_path: Path | None = None,
                progress: Progress | None = None) -> IngestResult:

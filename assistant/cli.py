@@ -21,6 +21,7 @@ from assistant.models import QueryPlan
 
 if TYPE_CHECKING:
     from assistant.api import RiskAssistant
+    from assistant.evaluate import PlannerScores
 
 app = typer.Typer(help="Risk Assistant: ask questions about risk events, with cited answers.",
                   no_args_is_help=True, add_completion=False)
@@ -189,6 +190,8 @@ app.add_typer(eval_app, name="eval")
 def eval_planner(
     path: Annotated[Path, typer.Argument(help="JSON Lines: {question, as_of, expected: [{field, op, value}]}.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
+    min_precision: Annotated[float, typer.Option(help="Exit 1 when overall precision is below this.")] = 0.0,
+    min_recall: Annotated[float, typer.Option(help="Exit 1 when overall recall is below this.")] = 0.0,
 ) -> None:
     """Plan each labelled question; filter-level precision, recall and exact-match rate."""
     from assistant.evaluate import evaluate_planner, load_cases
@@ -198,20 +201,30 @@ def eval_planner(
         assistant = _assistant()
         scores = evaluate_planner(assistant, cases)
         assistant.close()
-        if as_json:
-            sys.stdout.write(json.dumps(scores.to_dict(), indent=2) + "\n")
-            return
-        from rich.table import Table
+        _print_planner_scores(path, scores, as_json)
+    below = [f"{name} {value:.3f} < {floor:.3f}" for name, value, floor in
+             [("precision", scores.total.precision, min_precision), ("recall", scores.total.recall, min_recall)]
+             if value < floor]
+    if below:
+        err.print(f"planner evaluation below its floor: {'; '.join(below)}", highlight=False)
+        raise typer.Exit(1)
 
-        table = Table("field", "expected", "planned", "matched", "precision", "recall", title=str(path))
-        for name, c in [*sorted(scores.by_field.items()), ("all", scores.total)]:
-            table.add_row(name, str(c.expected), str(c.planned), str(c.matched), f"{c.precision:.3f}",
-                          f"{c.recall:.3f}")
-        out.print(table)
-        out.print(f"exact plans: {scores.exact}/{scores.cases} ({scores.exact_rate:.3f})", highlight=False)
-        for failure in scores.failures:
-            out.print(f"- {failure.question!r} (as of {failure.as_of}): missing {failure.missing or '-'}; "
-                      f"extra {failure.extra or '-'}", markup=False, highlight=False)
+
+def _print_planner_scores(path: Path, scores: PlannerScores, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(scores.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table("field", "expected", "planned", "matched", "precision", "recall", title=str(path))
+    for name, c in [*sorted(scores.by_field.items()), ("all", scores.total)]:
+        table.add_row(name, str(c.expected), str(c.planned), str(c.matched), f"{c.precision:.3f}",
+                      f"{c.recall:.3f}")
+    out.print(table)
+    out.print(f"exact plans: {scores.exact}/{scores.cases} ({scores.exact_rate:.3f})", highlight=False)
+    for failure in scores.failures:
+        out.print(f"- {failure.question!r} (as of {failure.as_of}): missing {failure.missing or '-'}; "
+                  f"extra {failure.extra or '-'}", markup=False, highlight=False)
 
 
 @eval_app.command("retrieval")

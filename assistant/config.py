@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     exact_search_below: int = Field(default=20_000, ge=0)
     # 400: recall@10 >= 0.99 on the unfiltered 100k-row benchmark (bench/retrieval.py); 100 gave 0.96.
     hnsw_ef_search: int = Field(default=400, ge=10, le=1000)
+    # maintenance_work_mem for building a model's HNSW index: a graph that does not fit is built
+    # far more slowly on disk (1M x 384 dims needs about 2 GB). Used only while the index is built.
+    index_build_memory: str = Field(default="1GB", pattern=r"^[1-9][0-9]*(kB|MB|GB)$")
     # Hybrid retrieval: vector and full-text ranks fused by reciprocal rank fusion,
     # score = vector_weight / (rrf_k + vector rank) + keyword_weight / (rrf_k + keyword rank).
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"

@@ -25,9 +25,11 @@ MIN_PGVECTOR = (0, 8)
 class Database:
     """A connection to a migrated Risk Assistant database."""
 
-    def __init__(self, conn: psycopg.Connection[Any], server: EmbeddedServer | None) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], server: EmbeddedServer | None,
+                 index_build_memory: str | None = None) -> None:
         self.conn = conn
         self.server = server
+        self.index_build_memory = index_build_memory  # maintenance_work_mem for index builds; None: the server's
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Database:
@@ -40,7 +42,7 @@ class Database:
         else:
             uri = settings.database_url.get_secret_value()
         conn = connect(uri)
-        db = cls(conn, server)
+        db = cls(conn, server, settings.index_build_memory)
         if upgrade:
             migrate.upgrade(conn)
             register_vector(conn)
@@ -91,6 +93,8 @@ class Database:
                     f"{row['dimension']}-dimensional ones for it; set RISK_EMBEDDING_MODEL to the "
                     "model the data was embedded with, or re-embed into a new database"
                 )
+            if self.index_build_memory is not None:  # a bound value, local to this transaction
+                self.conn.execute(query("set_local_maintenance_work_mem"), {"value": self.index_build_memory})
             self.conn.execute(embedding_index_ddl(name, dimension))
 
 

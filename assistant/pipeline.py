@@ -13,6 +13,7 @@ from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import LLMError
+from assistant.meaning import value_names
 from assistant.models import Answer, EventHit, Mode, PatternReport, QueryPlan
 from assistant.plan import ENTITY_ID, Vocabulary, make_plan
 from assistant.report import build_report
@@ -23,9 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, k: int = 20,
-                  fiscal_year_start_month: int = 1) -> QueryPlan:
-    """The plan the deterministic planner makes for a question."""
-    return make_plan(question, load_vocabulary(db, question), as_of or dt.date.today(), k,
+                  fiscal_year_start_month: int = 1, embedder: Embedder | None = None) -> QueryPlan:
+    """The plan the deterministic planner makes for a question (with an embedder, it also grounds
+    phrases in stored value names by meaning)."""
+    return make_plan(question, load_vocabulary(db, question, embedder), as_of or dt.date.today(), k,
                      fiscal_year_start_month=fiscal_year_start_month)
 
 
@@ -37,7 +39,7 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
     if plan is None and chat_model is not None and use_agent:
         plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
     plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
-                                 fiscal_year_start_month=settings.fiscal_year_start_month)
+                                 fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder)
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
                      exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
                      mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings))
@@ -59,13 +61,23 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
                   summary=summary, citations=valid, mode=mode, notes=notes)
 
 
-def load_vocabulary(db: Database, question: str) -> Vocabulary:
-    """Stored categories and subcategories, and which ids in the question are stored entities."""
+def load_vocabulary(db: Database, question: str, embedder: Embedder | None = None) -> Vocabulary:
+    """Stored categories and subcategories (with their embedded names, given an embedder), the
+    categories each subcategory is stored under, the attribute values the question names, and which
+    ids in the question are stored entities."""
     vocabulary = Vocabulary()
     for row in db.fetch_all("select_vocabulary"):
         target = vocabulary.categories if row["field"] == "category" else vocabulary.subcategories
         target.append(row["value"])
-    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in registry.values_in_text(db, question)]
+    for row in db.fetch_all("select_subcategory_parents"):
+        vocabulary.parents.setdefault(row["subcategory"], set()).add(row["category"])
+    if embedder is not None:
+        vocabulary.meaning = value_names(embedder, {"category": vocabulary.categories,
+                                                    "subcategory": vocabulary.subcategories})
+    best: dict[tuple[str, str], float] = {}
+    for m in [*registry.values_in_text(db, question), *registry.entity_names_by_lead(db, question, vocabulary)]:
+        best[(m.field, m.value)] = max(m.score, best.get((m.field, m.value), 0.0))
+    vocabulary.attribute_values = [(name, value, score) for (name, value), score in best.items()]
     candidates = [m.upper() for m in ENTITY_ID.findall(question)]
     if candidates:
         rows = db.fetch_all("select_known_entities", {"ids": candidates})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from assistant.dates import resolve_dates
+from assistant.meaning import MeaningMatch, ValueNames, stem
 from assistant.models import Filter, FilterOp, LikeTarget, QueryPlan
 
 _AMOUNT = (r"(?<![#\w.,-])(?:(?:usd|eur|gbp)\s*)?[$€£]?\s?(?P<{0}>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -29,12 +30,20 @@ _OPS: dict[str, FilterOp] = {
 _SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "bn": 9, "billion": 9}
 # A negation reaches to the end of its clause: punctuation, or a word that starts a new condition.
 _NEGATION = re.compile(
-    r"(?<![\w-])(?P<cue>excluding|exclude|except(?:\s+for)?|but\s+not|without|not|other\s+than|apart\s+from)(?![\w-])"
+    r"(?<![\w-])(?P<cue>excluding|exclude|except(?:\s+for)?|but\s+not|without|not|other\s+than|apart\s+from"
+    r"|(?:anything|everything|all)\s+but)(?![\w-])"
     r"\s*(?P<scope>.*?)(?=[,.;:?!()]|\s*\b(?:in|during|for|with|on|at|from|since|over|under|above|below|between"
     r"|more|less|last|this|next|but|where|which|that|who|whose|by)\b|$)", re.I)
+_LEVEL = r"(?:low|medium|high|critical)"
+# "high severity", "severity high", "critical", "high or critical", "medium, high and critical priority",
+# "high severity and above": a list needs a severity word after it, or critical among its levels.
 _SEVERITY = re.compile(
-    r"\b(?:(low|medium|high|critical)[- ](?:severity|priority)|severity\s+(low|medium|high|critical)"
-    r"|(critical))\b", re.I)
+    rf"\b(?:severity\s+(?P<after>{_LEVEL}(?:\s*(?:,|/|\bor\b|\band\b)\s*{_LEVEL})*)"
+    rf"|(?P<levels>{_LEVEL}(?:\s*(?:,|/|,?\s*\bor\b|,?\s*\band\b)\s*{_LEVEL})*)"
+    rf"(?P<word>[- ](?:severity|priority))?(?P<up>\s+(?:and|or)\s+(?:above|higher|up))?)\b", re.I)
+_LEVELS = ("low", "medium", "high", "critical")
+# "account ACC-1", "merchant MER-4417": the label word belongs to the id, it names no category.
+_ID_LABEL = re.compile(r"\b(?:account|entity|customer|client|merchant|case|event)s?\s+#?(?=[A-Z]{0,6}-?\d)", re.I)
 ENTITY_ID = re.compile(r"\b[A-Z]{2,6}-\d{2,}\b", re.I)
 _LIKE = re.compile(r"\b(?:like|similar to)\s+(?:account\s+|entity\s+|event\s+)?(#?\d+|[A-Z]{2,6}-\d{2,})\b", re.I)
 _GENERIC = {"alert", "alerts", "flag", "flags", "change", "changes", "event", "events", "other",
@@ -50,6 +59,10 @@ class Vocabulary:
     known_entities: set[str] = field(default_factory=set)
     # Stored attribute values found in the question: (field, value, similarity 0..1), from the registry.
     attribute_values: list[tuple[str, str, float]] = field(default_factory=list)
+    # subcategory -> the categories it is stored under, from the registry.
+    parents: dict[str, set[str]] = field(default_factory=dict)
+    # The embedded category and subcategory names, for phrases no stored name matches word for word.
+    meaning: ValueNames | None = None
 
 
 def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20, *,
@@ -129,16 +142,102 @@ def _in_phrase(before: list[str], after: list[str], phrases: list[list[str]]) ->
 def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes: list[str],
                negated: bool) -> list[Filter]:
     """Severity, category, subcategory and entity filters for the stored values the text names."""
-    subcategories = _values("subcategory", vocabulary.subcategories, text, distinctive=False)
-    # "except score drops" excludes that subcategory, not the whole category its words point to.
-    categories = _values("category", vocabulary.categories, text, distinctive=not (negated and subcategories))
-    if negated:  # "other than FHA mortgages" excludes that subcategory, not the mortgage category inside its name
-        named = [" ".join(_words(v)) for f in subcategories for v in _listed(f)]
-        categories = [f for f in categories
-                      if not all(any(" ".join(_words(v)) in n for n in named) for v in _listed(f))]
+    # Both fields' names compete for the words: a name inside a longer named one does not count
+    # ("credit card or prepaid card" is the category, not also the subcategory "credit card").
+    # strength: how many words named the value (a word only it has, or a meaning, counts one).
+    phrased = _longest_phrases([("category", v) for v in vocabulary.categories]
+                               + [("subcategory", v) for v in vocabulary.subcategories], _joined(text))
+    strength = {v: float(len(_words(_bare(v)))) for _, v in phrased}
+    subs = sorted(v for name, v in phrased if name == "subcategory")
+    cats = sorted(v for name, v in phrased if name == "category")
+    named = list(subs)
+    if not subs:  # no stored name in the words: try the meaning of the words no name used ("sanctions hits")
+        unnamed = _without_phrases(text, [c for c in cats if _holds_a_name(c, vocabulary.subcategories)])
+        meant = _by_meaning(vocabulary.meaning, unnamed, "subcategory", notes)
+        subs, named = sorted(m.value for m in meant), [m.phrase for m in meant]
+        strength |= {m.value: 1.0 for m in meant}
+        if negated:  # "other than conventional mortgages" excludes that kind, not every mortgage
+            cats = [c for c in cats if not any(_inside(c, m.phrase) for m in meant)]
+    # Words that name a subcategory do not name a category again: "score drops" is the subcategory
+    # alone, "credit score drops" adds the credit category. And "except score drops" excludes that
+    # subcategory, not the whole category its words point to.
+    if not cats and not (negated and subs):
+        # Only the words a subcategory's name shares are used up: in "complaints about fees"
+        # (fee_dispute, by meaning) the word "complaints" still names the complaint category.
+        used = [w for phrase in named for w in _words(phrase) if any(w in _words(v) for v in subs)]
+        rest = _without_phrases(text, used)
+        cats = _distinctive(vocabulary.categories, rest)
+        if not cats:
+            cats = sorted(m.value for m in _by_meaning(vocabulary.meaning, rest, "category", notes))
+        strength |= {c: 1.0 for c in cats}
+    if not negated:
+        cats, subs = _consistent(cats, subs, vocabulary.parents, strength, notes)
     stored_elsewhere = {value.upper() for _, value, score in vocabulary.attribute_values if score == 1.0}
     entities = _entities(text, vocabulary.known_entities, like, notes, stored_elsewhere)
-    return _severity(text) + categories + subcategories + entities
+    return _severity(text) + _as_filters("category", cats) + _as_filters("subcategory", subs) + entities
+
+
+def _bare(name: str) -> str:
+    """A stored name without a trailing abbreviation in parentheses ("... line of credit (HELOC)")."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", name) or name
+
+
+def _inside(name: str, phrase: str) -> bool:
+    """True when the stored name's words occur, in order and together, within the phrase."""
+    return f" {' '.join(_words(name))} " in f" {' '.join(_words(phrase))} "
+
+
+def _holds_a_name(category: str, subcategories: list[str]) -> bool:
+    """True when a subcategory's name lies inside this category's name ("title loan" in "Payday loan,
+    title loan, or personal loan"): those words were used by the category and must not be read again."""
+    return any(_inside(sub, category) for sub in subcategories if _words(sub) != _words(category))
+
+
+def _by_meaning(meaning: ValueNames | None, text: str, field_name: str, notes: list[str]) -> list[MeaningMatch]:
+    """Stored values of the field that phrases of the text mean (embedding similarity), each noted."""
+    if meaning is None:
+        return []
+    found = meaning.match(_ID_LABEL.sub(" ", text), field_name, notes)
+    for m in found:
+        notes.append(f"read '{m.phrase}' as {field_name} = {m.value} (by meaning, similarity {m.similarity:.2f})")
+    return found
+
+
+def _without_phrases(text: str, phrases: list[str]) -> str:
+    """The text with the given phrases (stored names, or phrases read by meaning) cut out, compared
+    stem by stem; the rest of the text is kept as written (embeddings read words, not stems)."""
+    tokens = list(re.finditer(r"[a-z0-9]+", text.lower()))
+    stems = [stem(t[0]) for t in tokens]
+    cut: list[tuple[int, int]] = []
+    for phrase in phrases:
+        words = _words(phrase)
+        for i in range(len(stems) - len(words) + 1):
+            if words and stems[i:i + len(words)] == words:
+                cut.append((tokens[i].start(), tokens[i + len(words) - 1].end()))
+    for start, end in sorted(cut, reverse=True):
+        text = text[:start] + " , " + text[end:]
+    return text
+
+
+def _consistent(cats: list[str], subs: list[str], parents: dict[str, set[str]], strength: dict[str, float],
+                notes: list[str]) -> tuple[list[str], list[str]]:
+    """A category and a subcategory that is never stored under it would together match nothing: the one
+    named by fewer words goes, with a note ("high risk jurisdiction transfers": the subcategory's three
+    words beat the category "Money transfer" found by one; "student loan ... federal loans": the
+    category "Student loan" beats the subcategory "Loan"). On a tie the subcategory, the more specific, stays."""
+    if not (cats and subs and parents):
+        return cats, subs
+    for cat in list(cats):
+        rivals = [sub for sub in subs if cat not in parents.get(sub, set())]
+        if not rivals or len(rivals) < len(subs):
+            continue  # some named subcategory is stored under it: the pair is consistent
+        if strength.get(cat, 1.0) > max(strength.get(sub, 1.0) for sub in rivals):
+            subs = [sub for sub in subs if sub not in rivals]
+            notes.append(f"subcategory {' / '.join(rivals)} was not used: no stored {cat} event has it")
+        else:
+            cats = [c for c in cats if c != cat]
+            notes.append(f"category {cat} was not used: no stored {' or '.join(subs)} event has it")
+    return cats, subs
 
 
 def _without(wanted: list[Filter], unwanted: list[Filter]) -> list[Filter]:
@@ -162,46 +261,65 @@ def _listed(f: Filter) -> list[str]:
 
 
 def _severity(question: str) -> list[Filter]:
-    match = _SEVERITY.search(question)
-    if not match:
+    """The severity levels named: one (eq), several or "and above" (in)."""
+    levels: set[str] = set()
+    for m in _SEVERITY.finditer(question):
+        named = re.findall(_LEVEL, (m["after"] or m["levels"]).lower())
+        if not (m["after"] or m["word"] or m["up"] or "critical" in named):
+            continue  # "high" alone is an adjective ("high risk jurisdiction"), not a severity
+        if m["up"]:
+            named = list(_LEVELS[_LEVELS.index(named[-1]):])
+        levels.update(named)
+    if not levels:
         return []
-    level = next(group for group in match.groups() if group).lower()
-    return [Filter(field="severity", op="eq", value=level)]
+    ordered = [level for level in _LEVELS if level in levels]
+    if len(ordered) == 1:
+        return [Filter(field="severity", op="eq", value=ordered[0])]
+    return [Filter(field="severity", op="in", value=ordered)]
 
 
-def _values(field_name: str, stored: list[str], question: str, distinctive: bool) -> list[Filter]:
-    """Stored values named in the question: as a phrase, or (for categories) by a word only they have."""
-    words = _words(question)
-    found = _longest_phrases(stored, " " + " ".join(words) + " ")
-    if not found and distinctive:
-        owners: dict[str, set[str]] = {}
-        for value in stored:
-            for word in set(_words(value)) - _GENERIC:
-                owners.setdefault(word, set()).add(value)
-        found = sorted({next(iter(v)) for w, v in owners.items() if len(v) == 1
-                        and (w in words or w + "s" in words or (w.endswith("s") and w[:-1] in words))})
-    if not found:
+def _as_filters(field_name: str, values: list[str]) -> list[Filter]:
+    if not values:
         return []
-    if len(found) == 1:
-        return [Filter(field=field_name, op="eq", value=found[0])]
-    return [Filter(field=field_name, op="in", value=sorted(found))]
+    if len(values) == 1:
+        return [Filter(field=field_name, op="eq", value=values[0])]
+    return [Filter(field=field_name, op="in", value=sorted(values))]
 
 
-def _longest_phrases(stored: list[str], text: str) -> list[str]:
-    """Stored values named as phrases; a value named only inside a longer named value does not count
-    ("vehicle loan or lease" names that product, not also a product called "loan")."""
-    spans: dict[str, tuple[int, int]] = {}
+def _distinctive(stored: list[str], text: str) -> list[str]:
+    """Stored values named by a word only they have ("chargebacks" -> chargeback, "fraud" -> fraud_alert)."""
+    words = set(_words(text))
+    owners: dict[str, set[str]] = {}
     for value in stored:
-        phrase = " " + " ".join(_words(value))
-        at = max(text.find(phrase + " "), text.find(phrase + "s "))
-        if at >= 0:
-            spans[value] = (at, at + len(phrase))
-    return [v for v, (start, end) in spans.items()
-            if not any(o != v and s <= start and end <= e and e - s > end - start for o, (s, e) in spans.items())]
+        for word in set(_words(value)) - _GENERIC:
+            owners.setdefault(word, set()).add(value)
+    return sorted({next(iter(v)) for w, v in owners.items() if len(v) == 1 and w in words})
+
+
+def _joined(text: str) -> str:
+    return " " + " ".join(_words(text)) + " "
+
+
+def _longest_phrases(stored: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
+    """(field, value) pairs whose names the text (from `_joined`) contains as phrases. A name counts
+    only where it is not inside a longer named one ("vehicle loan or lease" names that product, not
+    also a product called "loan"). A trailing abbreviation in parentheses may be left out ("home
+    equity loan or line of credit" names "... (HELOC)")."""
+    spans: list[tuple[int, int, tuple[str, str]]] = []
+    for pair in stored:
+        for name in dict.fromkeys([pair[1], _bare(pair[1])]):
+            phrase = " " + " ".join(_words(name)) + " "
+            if phrase.strip():
+                spans += [(m.start(), m.start() + len(phrase) - 1, pair)
+                          for m in re.finditer(f"(?={re.escape(phrase)})", text)]
+    found = [pair for start, end, pair in spans
+             if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)]
+    return list(dict.fromkeys(found))
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+    """Lower-case word stems: stored values and questions are compared through the same stems."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
 def _like(question: str) -> LikeTarget | None:

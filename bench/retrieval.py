@@ -241,7 +241,8 @@ def print_header(db: Database, args: argparse.Namespace, load_s: float, index_s:
     events, embeddings, index = db.conn.execute(SIZES).fetchone() or (0, 0, 0)
     mib = 1024 * 1024
     print(f"machine:  {os.cpu_count()} CPU cores, load average {format_load()}")
-    print(f"server:   PostgreSQL {version}, pgvector {vector}, maintenance_work_mem {mwm}, "
+    print(f"server:   PostgreSQL {version}, pgvector {vector}, maintenance_work_mem {mwm} "
+          f"({db.index_build_memory} for the index build, RISK_INDEX_BUILD_MEMORY), "
           f"max_parallel_maintenance_workers {workers}")
     print(f"corpus:   {args.rows} rows, dim {args.dim}, {CLUSTERS} clusters, noise {NOISE}, seed {args.seed}, "
           f"{args.queries} queries, k {K}")

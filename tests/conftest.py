@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -15,6 +16,9 @@ from assistant.config import Settings
 from assistant.db import Database
 from assistant.demo import DemoSet, generate_demo
 from assistant.embed import Embedder
+from assistant.ingest import IngestResult
+from assistant.mapping import Mapping
+from assistant.resources import resource_dir
 from assistant.server import EmbeddedServer
 
 AS_OF = dt.date(2026, 11, 22)
@@ -83,4 +87,29 @@ def demo_assistant(server: EmbeddedServer, embedder: Embedder,
     assistant = RiskAssistant(settings, Database.open(settings), embedder)
     assistant.load_demo()
     yield assistant
+    assistant.close()
+
+
+@dataclass(frozen=True)
+class CfpbSet:
+    """A database holding the CFPB mixed export, ingested once: the assistant, the first ingest's
+    result and its reject report."""
+
+    assistant: RiskAssistant
+    first: IngestResult
+    rejects: Path
+    path: Path
+
+
+@pytest.fixture(scope="session")
+def cfpb(server: EmbeddedServer, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CfpbSet]:
+    """The real CFPB export (complaints with narratives) in its own database, embedded once per session."""
+    url = new_database_url(server)
+    tmp = tmp_path_factory.mktemp("cfpb")
+    settings = settings_for(url, tmp)
+    assistant = RiskAssistant(settings, Database.open(settings), embedder)
+    path = CFPB_DIR / "complaints_mixed_2015_2020.csv"
+    mapping = Mapping.load(resource_dir("mappings") / "cfpb.toml")
+    first = assistant.ingest(path, mapping, report_path=tmp / "rejects.csv")
+    yield CfpbSet(assistant, first, tmp / "rejects.csv", path)
     assistant.close()

@@ -28,11 +28,12 @@ from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter
 
+from .conftest import CfpbSet
+
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
-# Measured on eval/planner_demo.jsonl over the demo data alone: precision 0.963, recall 0.939 (48 cases).
-# The floors leave a margin, so that a relabelled case does not fail CI but a planner regression does.
-PRECISION_FLOOR = 0.91
-RECALL_FLOOR = 0.89
+# The floors sit a little below the measured scores (see the closing notes and README), so that a
+# relabelled case does not fail CI but a planner regression does. Each set is scored on its own data.
+FLOORS = {"planner_demo.jsonl": (0.97, 0.97), "planner_cfpb.jsonl": (0.95, 0.95)}
 
 
 def test_ndcg_uses_graded_gains_and_the_ideal_order() -> None:
@@ -117,9 +118,18 @@ def test_labelled_cases_load_and_have_enough_questions() -> None:
 
 
 def test_the_planner_keeps_its_measured_scores_on_the_demo_cases(demo_assistant: RiskAssistant) -> None:
+    precision, recall = FLOORS["planner_demo.jsonl"]
     scores = evaluate_planner(demo_assistant, load_cases(EVAL_DIR / "planner_demo.jsonl"))
-    assert scores.total.precision >= PRECISION_FLOOR, scores.failures
-    assert scores.total.recall >= RECALL_FLOOR, scores.failures
+    assert scores.total.precision >= precision, scores.failures
+    assert scores.total.recall >= recall, scores.failures
+
+
+@pytest.mark.slow
+def test_the_planner_keeps_its_measured_scores_on_the_cfpb_cases(cfpb: CfpbSet) -> None:
+    precision, recall = FLOORS["planner_cfpb.jsonl"]
+    scores = evaluate_planner(cfpb.assistant, load_cases(EVAL_DIR / "planner_cfpb.jsonl"))
+    assert scores.total.precision >= precision, scores.failures
+    assert scores.total.recall >= recall, scores.failures
 
 
 DOCS = [

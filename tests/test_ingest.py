@@ -18,7 +18,7 @@ from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.resources import resource_dir
 
-from .conftest import CFPB_DIR
+from .conftest import CfpbSet
 
 GOOD = {"source_id": "E1", "occurred_at": "2025-11-03T10:00:00+00:00", "category": "fraud_alert",
         "severity": "high", "amount": "120.50", "currency": "USD", "text": "Card used online at a new merchant.",
@@ -42,20 +42,19 @@ def _counts(db: Database) -> tuple[int, int]:
 
 
 @pytest.mark.slow
-def test_cfpb_export_ingested_twice_gives_exact_counts(db: Database, embedder: Embedder,
-                                                       tmp_path: Path) -> None:
-    path = CFPB_DIR / "complaints_mixed_2015_2020.csv"
-    with open(path, newline="", encoding="utf-8") as handle:
+def test_cfpb_export_ingested_twice_gives_exact_counts(cfpb: CfpbSet, embedder: Embedder) -> None:
+    with open(cfpb.path, newline="", encoding="utf-8") as handle:
         narratives = [r for r in csv.DictReader(handle)
                       if r["Consumer complaint narrative"].strip() not in ("", "None")]
-    mapping = Mapping.load(resource_dir("mappings") / "cfpb.toml")
-    first = ingest_file(db, embedder, path, mapping, report_path=tmp_path / "rejects.csv")
+    first = cfpb.first
     assert (first.inserted, first.updated, first.unchanged) == (len(narratives), 0, 0)
     assert first.rejected == first.total - len(narratives)
-    with open(tmp_path / "rejects.csv", newline="") as handle:
+    with open(cfpb.rejects, newline="") as handle:
         report = list(csv.DictReader(handle))
-    assert {r["field"] for r in report} == {"text"} and all(r["file"] == str(path) for r in report)
-    second = ingest_file(db, embedder, path, mapping, report_path=tmp_path / "rejects.csv")
+    assert {r["field"] for r in report} == {"text"} and all(r["file"] == str(cfpb.path) for r in report)
+    db = cfpb.assistant.db
+    mapping = Mapping.load(resource_dir("mappings") / "cfpb.toml")
+    second = ingest_file(db, embedder, cfpb.path, mapping, report_path=cfpb.rejects.with_name("again.csv"))
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, len(narratives))
     assert second.embedded == 0
     assert _counts(db) == (len(narratives), len(narratives))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+import pytest
+from pydantic import ValidationError
+
 from assistant import migrate
 from assistant.config import Settings
 from assistant.db import Database, connect
@@ -50,3 +54,22 @@ def test_settings_without_database_url_use_the_embedded_server(tmp_path: Path) -
     settings = Settings(data_dir=tmp_path, database_url=None)
     assert settings.pg_dir == tmp_path / "postgres"
     assert settings_for("postgresql://x", tmp_path).database_url is not None
+
+
+def test_index_build_memory_applies_to_the_build_only(db: Database) -> None:
+    default = db.conn.execute("SHOW maintenance_work_mem").fetchone()
+    db.index_build_memory = "1kB"  # below PostgreSQL's minimum: the server must refuse it if it is applied
+    try:
+        db.ensure_embedding_model("probe-model", 8)
+        raise AssertionError("a maintenance_work_mem below the minimum must reach the server and be refused")
+    except psycopg.errors.InvalidParameterValue:
+        pass
+    db.index_build_memory = "256MB"
+    db.ensure_embedding_model("probe-model", 8)
+    assert db.conn.execute("SHOW maintenance_work_mem").fetchone() == default  # SET LOCAL: gone after the build
+
+
+def test_index_build_memory_setting_is_validated(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path, index_build_memory="2GB").index_build_memory == "2GB"
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, index_build_memory="2GB; DROP TABLE risk_events")

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from assistant.api import RiskAssistant
+from assistant.embed import Embedder
+from assistant.meaning import value_names
 from assistant.models import SEVERITIES, Filter, LikeTarget, QueryPlan
 from assistant.plan import Vocabulary, make_plan
 
@@ -320,3 +322,67 @@ def test_excluding_a_subcategory_keeps_the_category_inside_its_name() -> None:
     p = make_plan("mortgage complaints other than FHA mortgages", vocabulary, AS_OF)
     assert {(f.field, f.op, f.value) for f in p.filters} == {("category", "eq", "Mortgage"),
                                                             ("subcategory", "ne", "FHA mortgage")}
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("high or critical fraud alerts", ("in", ["high", "critical"])),
+    ("critical or high fraud alerts", ("in", ["high", "critical"])),
+    ("medium, high and critical priority complaints", ("in", ["medium", "high", "critical"])),
+    ("severity high or critical", ("in", ["high", "critical"])),
+    ("high severity and above", ("in", ["high", "critical"])),
+    ("medium severity or higher chargebacks", ("in", ["medium", "high", "critical"])),
+    ("low and medium severity complaints", ("in", ["low", "medium"])),
+])
+def test_severity_lists_and_and_above(question: str, expected: tuple[str, Any]) -> None:
+    assert ops(plan(question), "severity") == [expected]
+
+
+def test_a_level_list_without_a_severity_word_is_not_severity() -> None:
+    assert on(plan("high or low amounts at online merchants"), "severity") == []
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("anything but chargebacks", [("ne", "chargeback")]),
+    ("everything but AML alerts and complaints", [("not_in", ["aml_alert", "complaint"])]),
+    ("all but security incidents last month", [("ne", "security_incident")]),
+])
+def test_anything_but_negates(question: str, expected: list[tuple[str, Any]]) -> None:
+    assert ops(plan(question), "category") == expected
+
+
+@pytest.mark.parametrize("question, subcategories", [
+    ("device anomalies or SIM swaps", ["device_anomaly", "sim_swap"]),
+    ("transaction limit breaches", ["transaction_limit_breach"]),
+    ("PEP matches", ["pep_match"]),
+    ("unauthorised transactions", ["unauthorized_transaction"]),
+])
+def test_plural_and_british_spellings_match_stored_names(question: str, subcategories: list[str]) -> None:
+    vocabulary = Vocabulary(categories=CATEGORIES, subcategories=[
+        *SUBCATEGORIES, "device_anomaly", "transaction_limit_breach", "pep_match", "unauthorized_transaction"])
+    assert sorted(values(plan(question, vocabulary=vocabulary), "subcategory")) == subcategories
+
+
+def test_words_of_a_named_subcategory_do_not_name_a_category_again() -> None:
+    assert {(f.field, f.value) for f in plan("score drops in Q2 2026").filters if f.field != "occurred_at"} == {
+        ("subcategory", "score_drop")}
+    assert values(plan("credit score drops in Q2 2026"), "category") == ["credit_score_change"]
+
+
+def test_a_category_no_named_subcategory_is_stored_under_is_dropped_with_a_note() -> None:
+    vocabulary = Vocabulary(categories=[*CATEGORIES, "Money transfer"], subcategories=SUBCATEGORIES,
+                            parents={"high_risk_jurisdiction": {"aml_alert"}})
+    p = plan("high risk jurisdiction transfers", vocabulary=vocabulary)
+    assert values(p, "subcategory") == ["high_risk_jurisdiction"] and on(p, "category") == []
+    assert any("Money transfer" in note and "high_risk_jurisdiction" in note for note in p.notes)
+    consistent = plan("AML alerts in high risk jurisdiction", vocabulary=vocabulary)
+    assert values(consistent, "category") == ["aml_alert"]
+
+
+def test_a_negated_paraphrase_excludes_the_kind_not_the_category(embedder: Embedder) -> None:
+    categories, subcategories = ["Mortgage", "Debt collection"], ["Conventional home mortgage", "FHA mortgage"]
+    meaning = value_names(embedder, {"category": categories, "subcategory": subcategories})
+    vocabulary = Vocabulary(categories=categories, subcategories=subcategories, meaning=meaning,
+                            parents={s: {"Mortgage"} for s in subcategories})
+    p = make_plan("mortgage complaints other than conventional mortgages", vocabulary, AS_OF)
+    assert {(f.field, f.op, f.value) for f in p.filters} == {("category", "eq", "Mortgage"),
+                                                            ("subcategory", "ne", "Conventional home mortgage")}

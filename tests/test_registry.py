@@ -13,7 +13,7 @@ from assistant.mapping import Mapping
 from assistant.plan import Vocabulary, make_plan
 from assistant.registry import values_in_text
 
-from .conftest import AS_OF
+from .conftest import AS_OF, CfpbSet
 
 
 def _ingest(db: Database, embedder: Embedder, path: Path, rows: list[dict[str, object]]) -> None:
@@ -66,3 +66,29 @@ def test_near_ties_are_reported_not_guessed() -> None:
     assert not plan.filters and any("ambiguous" in note for note in plan.notes)
     common = Vocabulary(attribute_values=[("attributes.channel", "online", 1.0)])
     assert not make_plan("online fraud", common, AS_OF).filters  # a common word is not a name
+
+
+def test_companies_are_found_by_their_leading_name(cfpb: CfpbSet) -> None:
+    assistant = cfpb.assistant
+    for question, company in [("complaints about Experian in 2018", "Experian Information Solutions Inc."),
+                              ("Navient student loan complaints", "Navient Solutions, LLC."),
+                              ("what did customers say about Wells Fargo", "WELLS FARGO & COMPANY")]:
+        plan = assistant.plan(question, as_of=AS_OF)
+        assert ("entity_name", "eq", company) in {(f.field, f.op, f.value) for f in plan.filters}, plan.notes
+        assert any("approximate match" in note for note in plan.notes)
+    # A lower-case word, or a word of a stored category name, is not a company's name.
+    for question in ["debt collection complaints in 2019", "Debt collection complaints in 2019",
+                     "complaints about experian"]:
+        plan = assistant.plan(question, as_of=AS_OF)
+        assert not any(f.field == "entity_name" for f in plan.filters), (question, plan.filters)
+
+
+def test_the_registry_knows_which_categories_hold_each_subcategory(cfpb: CfpbSet) -> None:
+    pairs = set(cfpb.assistant.db.conn.execute("SELECT subcategory, category FROM subcategory_parents").fetchall())
+    assert ("Loan", "Vehicle loan or lease") in pairs and ("Medical debt", "Debt collection") in pairs
+    # "student loan ... federal loans": the category named by two words beats the subcategory "Loan"
+    # named by one, and no filter pair that can match nothing is left.
+    plan = cfpb.assistant.plan("student loan servicing problems with federal loans in 2019", as_of=AS_OF)
+    assert ("category", "Student loan") in {(f.field, f.value) for f in plan.filters}
+    assert not any(f.field == "subcategory" and f.value == "Loan" for f in plan.filters)
+    assert any("Loan was not used" in note for note in plan.notes)
