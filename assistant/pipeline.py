@@ -42,7 +42,8 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
                                  fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder)
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
                      exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
-                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings))
+                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
+                     work_mem=settings.search_work_mem)
     report = build_report(db, embedder.name, [h.id for h in found.hits], found.matched)
     hits = found.hits[:plan.k]
     notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from psycopg import sql
@@ -35,9 +35,10 @@ _QUERIES: dict[tuple[str, str], str] = {
 class Fusion:
     """Reciprocal rank fusion: score = vector_weight/(k + vector rank) + keyword_weight/(k + keyword rank)."""
 
-    k: int = 60
-    vector_weight: float = 1.0
-    keyword_weight: float = 1.0
+    # The defaults are the settings' defaults (one source: assistant/config.py says why they are what they are).
+    k: int = Settings.model_fields["rrf_k"].default
+    vector_weight: float = Settings.model_fields["vector_weight"].default
+    keyword_weight: float = Settings.model_fields["keyword_weight"].default
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Fusion:
@@ -70,7 +71,8 @@ class Retrieval:
 
 def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | None = None,
              exact_below: int = 20_000, ef_search: int = 100, mode: RetrievalMode = "dense",
-             fusion: Fusion | None = None) -> Retrieval:
+             fusion: Fusion | None = None,
+             work_mem: str = Settings.model_fields["search_work_mem"].default) -> Retrieval:
     """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""
     compiled = compile_filters(plan.filters)
     matched = _count(db, compiled)
@@ -83,11 +85,16 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
         mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
     method = "full-text" if mode == "keyword" else "exact" if matched <= exact_below else "hnsw"
     fusion = fusion or Fusion()
+    if plan.keywords and fusion.keyword_weight > 0:
+        # Terms the analyst asked for by name weigh as much as the vector side, not as a hint (weight 0 turns
+        # the keyword side off, and stays off).
+        fusion = replace(fusion, keyword_weight=max(fusion.keyword_weight, fusion.vector_weight))
     params = {**compiled.params, "query": seed.vector, "model": embedder.name, "k": k,
               "exclude_ids": seed.ids, "keywords": keywords, "candidates": candidates(k),
               "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
     width = k if mode == "dense" else candidates(k)
     with db.transaction() as conn:
+        conn.execute(query("set_search_work_mem"), {"work_mem": work_mem})
         if method == "hnsw":
             conn.execute(query("set_hnsw_search"), {
                 "ef_search": str(min(max(ef_search, width), HNSW_MAX_EF_SEARCH)),

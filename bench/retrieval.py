@@ -29,6 +29,7 @@ from assistant.server import EmbeddedServer
 BENCH = Path(__file__).resolve().parent
 COMPARE_PYTHON = BENCH / ".venv-lcpg" / "bin" / "python"
 MODEL = "bench-synthetic"
+SEARCH_WORK_MEM = Settings().search_work_mem  # RISK_SEARCH_WORK_MEM, as the product runs it
 CLUSTERS = 200
 NOISE = 0.6  # norm of the noise added to a unit cluster centre, before re-normalising
 K = 10
@@ -47,6 +48,8 @@ COPY_EMBEDDINGS = "COPY event_embeddings (event_id, model, content_hash, embeddi
 SIZES = ("SELECT pg_total_relation_size('risk_events'), pg_total_relation_size('event_embeddings'), "
          "(SELECT pg_relation_size(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
          "WHERE i.indrelid = 'event_embeddings'::regclass AND c.relname LIKE 'event_embeddings_hnsw_%')")
+INDEX_OPTIONS = ("SELECT array_to_string(reloptions, ', ') FROM pg_class "
+                 "WHERE relname LIKE 'event_embeddings_hnsw_%' AND relkind = 'i'")
 SETTINGS = ("SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
             "current_setting('maintenance_work_mem'), current_setting('max_parallel_maintenance_workers')")
 
@@ -160,7 +163,8 @@ def search(db: Database, embedder: FixedEmbedder, level: Filter, exact_below: in
     """One retrieve() call: hit ids, milliseconds, and the Retrieval."""
     plan = QueryPlan(question="bench", query="bench", filters=[level], k=K, as_of=dt.date.today())
     started = time.perf_counter()
-    found = retrieve(db, embedder, plan, limit=K, exact_below=exact_below, ef_search=ef_search)
+    found = retrieve(db, embedder, plan, limit=K, exact_below=exact_below, ef_search=ef_search,
+                     work_mem=SEARCH_WORK_MEM)
     elapsed = (time.perf_counter() - started) * 1000
     return [hit.id for hit in found.hits], elapsed, found
 
@@ -247,7 +251,8 @@ def print_header(db: Database, args: argparse.Namespace, load_s: float, index_s:
     print(f"corpus:   {args.rows} rows, dim {args.dim}, {CLUSTERS} clusters, noise {NOISE}, seed {args.seed}, "
           f"{args.queries} queries, k {K}")
     print(f"load:     {load_s:.1f} s (binary COPY of events and vectors, then ANALYZE)")
-    print(f"index:    HNSW (m 16, ef_construction 64) built in {index_s:.1f} s by ensure_embedding_model; "
+    row = db.conn.execute(INDEX_OPTIONS).fetchone()
+    print(f"index:    HNSW ({row[0] if row else '?'}) built in {index_s:.1f} s by ensure_embedding_model; "
           f"searched with ef_search {args.ef_search}, iterative scan relaxed_order")
     print(f"sizes:    risk_events {events / mib:.1f} MiB total, event_embeddings {embeddings / mib:.1f} MiB total, "
           f"of which the HNSW index {index / mib:.1f} MiB")

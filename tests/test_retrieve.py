@@ -77,7 +77,8 @@ def _rare_account(demo: DemoSet) -> str:
 
 
 def test_hybrid_ranks_events_found_by_both_sides_first(small: Database, embedder: Embedder) -> None:
-    found = retrieve(small, embedder, SMALL_PLAN, mode="hybrid")
+    # Equal weights: an event both sides rank beats one that only one side ranks.
+    found = retrieve(small, embedder, SMALL_PLAN, mode="hybrid", fusion=Fusion(vector_weight=1.0, keyword_weight=1.0))
     by_source = {h.fields["source_id"]: h for h in found.hits}
     assert (found.mode, found.method) == ("hybrid", "exact")
     both, keyword_only = found.ranks[by_source["both"].id], found.ranks[by_source["keyword_only"].id]
