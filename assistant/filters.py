@@ -23,6 +23,9 @@ ATTRIBUTE_PREFIX = "attributes."
 _ATTRIBUTE_KEY = re.compile(r"[a-z0-9_]{1,63}")
 
 _COMPARE = {"eq": "=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+_ORDERED = ("lt", "lte", "gt", "gte")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_NUMERIC_ATTRIBUTE = "(CASE WHEN {0} ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN ({0})::numeric END)"
 
 
 def field_type(field: str) -> str:
@@ -68,6 +71,12 @@ def compile_filters(filters: list[Filter], alias: str = "ev") -> CompiledFilters
 def _compile(f: Filter, alias: str, out: CompiledFilters) -> sql.Composable:
     kind = field_type(f.field)
     col = _column(f.field, alias, out)
+    if kind == "text" and f.field.startswith(ATTRIBUTE_PREFIX) and f.op in (*_ORDERED, "between") \
+            and all(_is_number(v) for v in (f.value if f.op == "between" else [f.value])):
+        # "attributes.score_drop gt 80" compares numbers, not text ("9" > "80" as text): an attribute
+        # stored as a JSON number, or as a numeric string (CSV), is compared as numeric; any other
+        # value matches nothing. The regex guards the cast, so a stray string never raises.
+        kind, col = "numeric", sql.SQL(_NUMERIC_ATTRIBUTE).format(col)
     if f.op == "exists":
         return sql.SQL("{} IS NOT NULL" if f.value in (None, True) else "{} IS NULL").format(col)
     if f.op in ("in", "not_in"):
@@ -93,6 +102,10 @@ def _column(field: str, alias: str, out: CompiledFilters) -> sql.Composable:
         return sql.Identifier(alias, field)
     key = out.bind(field[len(ATTRIBUTE_PREFIX):])
     return sql.SQL("({} ->> {})").format(sql.Identifier(alias, "attributes"), key)
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and _NUMBER.fullmatch(str(value).strip()) is not None
 
 
 def _as_list(f: Filter) -> list[Any]:

@@ -54,6 +54,13 @@ ROWS: list[Row] = [
      "subcategory": "card_not_present", "severity": "high", "entity_id": "ACC-102", "amount": "1200.00",
      "currency": "USD", "text": "Checkout note read: x' OR '1'='1 -- then the card was declined",
      "merchant_id": "MER-9999", "channel": "online", "entity_name": "x' OR '1'='1 Jones"},
+    # score_drop as a small JSON number, a numeric string (as a CSV gives it), and a non-number.
+    {"source_id": "e8", "occurred_at": "2026-03-16T06:00:00+00:00", "category": "credit_score_change",
+     "subcategory": "score_drop", "entity_id": "ACC-105", "text": "Score fell slightly", "score_drop": 9},
+    {"source_id": "e9", "occurred_at": "2026-03-17T06:00:00+00:00", "category": "credit_score_change",
+     "subcategory": "score_drop", "entity_id": "ACC-106", "text": "Score fell sharply", "score_drop": "120"},
+    {"source_id": "e10", "occurred_at": "2026-03-18T06:00:00+00:00", "category": "credit_score_change",
+     "subcategory": "score_drop", "entity_id": "ACC-107", "text": "Score change unknown", "score_drop": "n/a"},
 ]
 ALL = {r["source_id"] for r in ROWS}
 
@@ -70,6 +77,14 @@ def at(text: str) -> dt.datetime:
 
 def amount(row: Row) -> Decimal | None:
     return Decimal(row["amount"]) if row.get("amount") is not None else None
+
+
+def number(row: Row, key: str) -> float:
+    """The attribute as a number; NaN (never in range) when absent or not numeric."""
+    try:
+        return float(row[key])
+    except (KeyError, ValueError):
+        return float("nan")
 
 
 def has(key: str) -> Callable[[Row], bool]:
@@ -171,6 +186,11 @@ POSITIVE: list[tuple[Filter, Callable[[Row], bool]]] = [
     (Filter(field="attributes.merchant_id", op="exists", value=True), has("merchant_id")),
     (Filter(field="attributes.merchant_id", op="exists", value=False), lambda r: not has("merchant_id")(r)),
     (Filter(field="attributes.score_drop", op="eq", value=85), lambda r: attr(r, "score_drop") == "85"),
+    # ordered comparisons with a number compare numbers (as text "9" > "80"); non-numbers match nothing
+    (Filter(field="attributes.score_drop", op="gt", value=80), lambda r: number(r, "score_drop") > 80),
+    (Filter(field="attributes.score_drop", op="lte", value="85"), lambda r: number(r, "score_drop") <= 85),
+    (Filter(field="attributes.score_drop", op="between", value=[5, 100]),
+     lambda r: 5 <= number(r, "score_drop") <= 100),
     (Filter(field="attributes.no_such_key", op="exists", value=True), lambda r: False),
     # values that look like SQL or LIKE patterns are matched literally
     (Filter(field="category", op="eq", value="x' OR '1'='1"), lambda r: r["category"] == "x' OR '1'='1"),
