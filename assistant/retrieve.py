@@ -70,7 +70,8 @@ class Retrieval:
 
 
 def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | None = None,
-             exact_below: int = 20_000, ef_search: int = 100, mode: RetrievalMode = "dense",
+             exact_below: int = Settings.model_fields["exact_search_below"].default,
+             ef_search: int = Settings.model_fields["hnsw_ef_search"].default, mode: RetrievalMode = "dense",
              fusion: Fusion | None = None,
              work_mem: str = Settings.model_fields["search_work_mem"].default) -> Retrieval:
     """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""

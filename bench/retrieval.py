@@ -40,7 +40,8 @@ LEVELS: list[tuple[str, float, Filter]] = [
     ("10%", 0.1, Filter(field="status", op="eq", value="sel_10")),
     ("100%", 1.0, Filter(field="source", op="eq", value="bench")),
 ]
-PATHS: dict[str, int] = {"exact": 10**12, "retrieve": 20_000, "hnsw": 0}  # name -> exact_below
+# name -> exact_below; "retrieve" is the product's automatic choice (RISK_EXACT_SEARCH_BELOW).
+PATHS: dict[str, int] = {"exact": 10**12, "retrieve": Settings().exact_search_below, "hnsw": 0}
 # Benchmark-only SQL: bulk loading synthetic rows and reading sizes is no part of the package.
 COPY_EVENTS = ("COPY risk_events (source, source_id, occurred_at, category, status, text, content_hash) "
                "FROM STDIN (FORMAT BINARY)")
