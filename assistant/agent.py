@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import psycopg
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
-from langchain_core.runnables import Runnable
+from langchain.agents import create_agent
+from langchain.agents.middleware import ModelRequest, ModelResponse, ToolCallRequest, wrap_model_call, wrap_tool_call
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool, tool
+from langgraph.errors import GraphRecursionError
 from psycopg import sql
 from pydantic import ValidationError
 
@@ -58,27 +60,43 @@ class AgentSession:
 
 def run_agent(question: str, *, db: Database, embedder: Embedder, settings: Settings,
               chat_model: BaseChatModel, as_of: dt.date) -> QueryPlan:
-    """The plan of the agent's last search; AgentError when it fails, overruns, or never searches."""
+    """The plan of the agent's last search; AgentError when it fails, overruns, or never searches.
+
+    The agent is LangChain's `create_agent` (a LangGraph loop of model and tool calls). Two middlewares
+    bound it: every model call first checks the run's deadline, and every tool call goes through
+    `run_tool`, so that bad arguments and refused values come back to the model as errors."""
     stored = load_stored_values(db)
     meaning = value_names(embedder, {name: list(stored[name]) for name in ("category", "subcategory")})
     session = AgentSession(db, embedder, settings, question, as_of, stored, meaning)
     tools = make_tools(session)
     by_name = {t.name: t for t in tools}
+    deadline = time.monotonic() + settings.llm_timeout_s
+
+    @wrap_model_call
+    def within_deadline(request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> ModelResponse:
+        if time.monotonic() > deadline:
+            raise AgentError(f"it ran past the {settings.llm_timeout_s:g}s timeout")
+        return handler(request)
+
+    @wrap_tool_call  # type: ignore[arg-type]
+    def guarded_tools(request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolMessage]) -> ToolMessage:
+        return run_tool(by_name, request.tool_call)
+
     try:
-        model = chat_model.bind_tools(tools)
+        agent = create_agent(chat_model, tools, system_prompt=system_prompt(as_of),
+                             middleware=[within_deadline, guarded_tools])
+        # A round is a model step and a tools step; MAX_ROUNDS of them and the closing reply fit in this limit
+        # (tests/test_agent.py checks the exact count of model calls).
+        agent.invoke({"messages": [HumanMessage(question)]}, {"recursion_limit": 2 * MAX_ROUNDS + 2})
+    except AgentError:
+        raise
+    except GraphRecursionError:
+        raise AgentError(f"it was still calling tools after {MAX_ROUNDS} rounds") from None
     except NotImplementedError:
         raise AgentError("the chat model cannot call tools") from None
-    messages: list[BaseMessage] = [SystemMessage(system_prompt(as_of)), HumanMessage(question)]
-    deadline = time.monotonic() + settings.llm_timeout_s
-    for round_no in range(MAX_ROUNDS + 1):
-        reply = _ask(model, messages, deadline, settings.llm_timeout_s)
-        messages.append(reply)
-        if not reply.tool_calls:
-            return _final_plan(session)
-        if round_no == MAX_ROUNDS:
-            break
-        messages += [run_tool(by_name, call) for call in reply.tool_calls]
-    raise AgentError(f"it was still calling tools after {MAX_ROUNDS} rounds")
+    except Exception as err:  # any transport or provider failure: the caller falls back to the rules
+        raise AgentError(f"{type(err).__name__}: {err}") from err
+    return _final_plan(session)
 
 
 def system_prompt(as_of: dt.date) -> str:
@@ -283,19 +301,6 @@ def run_tool(tools: Mapping[str, BaseTool], call: ToolCall) -> ToolMessage:
     except (AssistantError, psycopg.DataError) as err:
         content = f"error: {err}"
     return ToolMessage(content=content, tool_call_id=call.get("id") or name, name=name)
-
-
-def _ask(model: Runnable[LanguageModelInput, BaseMessage], messages: list[BaseMessage], deadline: float,
-         timeout_s: float) -> AIMessage:
-    if time.monotonic() > deadline:
-        raise AgentError(f"it ran past the {timeout_s:g}s timeout")
-    try:
-        reply = model.invoke(messages)
-    except Exception as err:  # any transport or provider failure: the caller falls back to the rules
-        raise AgentError(f"{type(err).__name__}: {err}") from err
-    if not isinstance(reply, AIMessage):
-        raise AgentError(f"the chat model replied with a {type(reply).__name__}")
-    return reply
 
 
 def _final_plan(session: AgentSession) -> QueryPlan:
