@@ -6,6 +6,7 @@ import json
 import string
 from typing import Any
 
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
 from assistant import pipeline
@@ -194,3 +195,11 @@ def test_the_api_plans_with_the_agent_when_an_llm_is_configured(demo_assistant: 
         QUESTION, as_of=AS_OF)
     assert answer.mode == "llm" and answer.plan.filters == [Filter(**f) for f in filters]
     assert Settings().llm_agent  # on by default
+
+
+def test_a_model_that_cannot_call_tools_falls_back(demo_assistant: RiskAssistant) -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=SUMMARY)]))  # bind_tools: NotImplementedError
+    answer = pipeline.answer(QUESTION, db=demo_assistant.db, embedder=demo_assistant.embedder,
+                             settings=demo_assistant.settings, chat_model=model, as_of=AS_OF, use_agent=True)
+    assert_fell_back(demo_assistant, answer, "the chat model cannot call tools")
+    assert answer.mode == "llm"  # the summary still comes from the model
