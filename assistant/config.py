@@ -47,12 +47,12 @@ class Settings(BaseSettings):
     top_k: int = Field(default=20, ge=1, le=500)
     evidence_size: int = Field(default=200, ge=1, le=5000)  # events the pattern report covers
     # Filters matching up to this many events are searched exactly (recall 1.0); HNSW above it. At 1M
-    # events on 2 cores an exact scan over 100k matches takes about 0.37 s, and HNSW's recall@10 over
-    # such sets was 0.977 on the clustered benchmark (bench/retrieval.py), below the 0.99 target.
+    # events on 2 cores an exact scan over 100k matches takes about 0.35-0.5 s; HNSW over such sets
+    # reached recall@10 0.977-0.990 on the clustered benchmark (bench/retrieval.py), at the 0.99 target's edge.
     exact_search_below: int = Field(default=100_000, ge=0)
-    # 1000 (pgvector's maximum): HNSW now serves only searches over more than exact_search_below events,
-    # where breadth is cheap (1M unfiltered: about 20 ms) and recall is hardest. On 1M clustered vectors
-    # recall@10 was 0.973 at 400 and 0.990 at 1000 (bench/retrieval.py); at 100k, 100 gave 0.96.
+    # 1000 (pgvector's maximum): HNSW serves only searches over more than exact_search_below events,
+    # where breadth is cheap (1M unfiltered: about 0.1 s) and recall is hardest. On 1M clustered vectors
+    # (m 16) recall@10 was 0.973 at 400 and 0.990 at 1000 (bench/retrieval.py); at 100k, 100 gave 0.96.
     hnsw_ef_search: int = Field(default=1000, ge=10, le=1000)
     # maintenance_work_mem for building a model's HNSW index: a graph that does not fit is built
     # far more slowly on disk (1M x 384 dims needs about 2 GB). Used only while the index is built.
