@@ -19,6 +19,7 @@ from langgraph.errors import GraphRecursionError
 from psycopg import sql
 from pydantic import ValidationError
 
+from assistant import registry
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -65,7 +66,7 @@ def run_agent(question: str, *, db: Database, embedder: Embedder, settings: Sett
     The agent is LangChain's `create_agent` (a LangGraph loop of model and tool calls). Two middlewares
     bound it: every model call first checks the run's deadline, and every tool call goes through
     `run_tool`, so that bad arguments and refused values come back to the model as errors."""
-    stored = load_stored_values(db)
+    stored = registry.stored_values(db, REGISTRY_FIELDS)
     meaning = value_names(embedder, {name: list(stored[name]) for name in ("category", "subcategory")})
     session = AgentSession(db, embedder, settings, question, as_of, stored, meaning)
     tools = make_tools(session)
@@ -104,14 +105,6 @@ def system_prompt(as_of: dt.date) -> str:
     return prompt("agent_system").format(
         as_of=as_of.isoformat(), fields=", ".join([*COLUMNS, ATTRIBUTE_PREFIX + "<key>"]),
         group_by=", ".join(GROUP_BY), max_rounds=MAX_ROUNDS)
-
-
-def load_stored_values(db: Database) -> dict[str, list[str]]:
-    """The registry's stored values of the low-cardinality fields."""
-    values: dict[str, list[str]] = {name: [] for name in REGISTRY_FIELDS}
-    for row in db.fetch_all("agent_select_stored_values", {"fields": list(REGISTRY_FIELDS)}):
-        values[row["field"]].append(row["value"])
-    return values
 
 
 def ground_filters(filters: list[Filter], vocabulary: Mapping[str, Collection[str]],

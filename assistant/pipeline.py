@@ -66,19 +66,15 @@ def load_vocabulary(db: Database, question: str, embedder: Embedder | None = Non
     """Stored categories and subcategories (with their embedded names, given an embedder), the
     categories each subcategory is stored under, the attribute values the question names, and which
     ids in the question are stored entities."""
-    vocabulary = Vocabulary()
-    for row in db.fetch_all("select_vocabulary"):
-        target = vocabulary.categories if row["field"] == "category" else vocabulary.subcategories
-        target.append(row["value"])
+    stored = registry.stored_values(db, ("category", "subcategory"))
+    vocabulary = Vocabulary(categories=stored["category"], subcategories=stored["subcategory"])
     for row in db.fetch_all("select_subcategory_parents"):
         vocabulary.parents.setdefault(row["subcategory"], set()).add(row["category"])
     if embedder is not None:
         vocabulary.meaning = value_names(embedder, {"category": vocabulary.categories,
                                                     "subcategory": vocabulary.subcategories})
-    best: dict[tuple[str, str], float] = {}
-    for m in [*registry.values_in_text(db, question), *registry.entity_names_by_lead(db, question, vocabulary)]:
-        best[(m.field, m.value)] = max(m.score, best.get((m.field, m.value), 0.0))
-    vocabulary.attribute_values = [(name, value, score) for (name, value), score in best.items()]
+    named = registry.names_in_text(db, question, vocabulary)
+    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in named]
     candidates = [m.upper() for m in ENTITY_ID.findall(question)]
     if candidates:
         rows = db.fetch_all("select_known_entities", {"ids": candidates})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.db import Database
@@ -32,6 +33,24 @@ def ensure_filled(db: Database) -> None:
     state = db.fetch_one("select_registry_state")
     if state is not None and state["has_events"] and not state["filled"]:
         refresh(db)
+
+
+def stored_values(db: Database, fields: Sequence[str]) -> dict[str, list[str]]:
+    """The stored values of each of the given fields (an empty list for a field with none), sorted."""
+    values: dict[str, list[str]] = {name: [] for name in fields}
+    for row in db.fetch_all("select_stored_values", {"fields": list(fields)}):
+        values[row["field"]].append(row["value"])
+    return values
+
+
+def names_in_text(db: Database, text: str, vocabulary: Vocabulary) -> list[ValueMatch]:
+    """Attribute values and entity names the text names: by pg_trgm, or (entity names) by their
+    leading word; one match per value, with its best score."""
+    best: dict[tuple[str, str], ValueMatch] = {}
+    for m in [*values_in_text(db, text), *entity_names_by_lead(db, text, vocabulary)]:
+        if (m.field, m.value) not in best or m.score > best[m.field, m.value].score:
+            best[m.field, m.value] = m
+    return list(best.values())
 
 
 def values_in_text(db: Database, text: str) -> list[ValueMatch]:
