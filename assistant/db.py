@@ -13,13 +13,12 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from assistant import migrate
+from assistant import migrate, selfcheck
 from assistant.config import Settings
-from assistant.errors import DatabaseError, EmbeddingModelError
+from assistant.connection import connect
+from assistant.errors import EmbeddingModelError
 from assistant.resources import query
 from assistant.server import EmbeddedServer
-
-MIN_PGVECTOR = (0, 8)
 
 
 class Database:
@@ -33,7 +32,7 @@ class Database:
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Database:
-        """Connect (starting the embedded server when DATABASE_URL is unset) and migrate."""
+        """Connect (starting the embedded server when DATABASE_URL is unset), self-check and migrate."""
         server = None
         if settings.database_url is None:
             server = EmbeddedServer(settings.pg_dir)
@@ -41,12 +40,17 @@ class Database:
             atexit.register(server.release)
         else:
             uri = settings.database_url.get_secret_value()
+        try:
+            selfcheck.ensure(uri, server.log_path if server else None)
+        except Exception:
+            if server is not None:
+                server.release()
+            raise
         conn = connect(uri)
         db = cls(conn, server, settings.index_build_memory)
         if upgrade:
             migrate.upgrade(conn)
             register_vector(conn)
-            db.check_pgvector()
         return db
 
     def close(self) -> None:
@@ -72,15 +76,6 @@ class Database:
         rows = self.fetch_all(name, params)
         return rows[0] if rows else None
 
-    def check_pgvector(self) -> None:
-        """Refuse a server whose pgvector is older than 0.8 (iterative index scans)."""
-        row = self.fetch_one("select_extension_version", {"name": "vector"})
-        if row is None:
-            raise DatabaseError("the pgvector extension is not installed in this database")
-        version = tuple(int(part) for part in row["extversion"].split(".")[:2])
-        if version < MIN_PGVECTOR:
-            raise DatabaseError(f"pgvector {row['extversion']} is too old: 0.8 or newer is required")
-
     def ensure_embedding_model(self, name: str, dimension: int) -> None:
         """Register the model, check its dimension against stored vectors, index its vectors."""
         with self.transaction():
@@ -98,17 +93,6 @@ class Database:
             self.conn.execute(embedding_index_ddl(name, dimension))
 
 
-def connect(uri: str) -> psycopg.Connection[Any]:
-    """Open a connection; errors never echo the URI (it may hold a password)."""
-    try:
-        # prepare_threshold=None: no server-side prepared statements, so that per-query planner
-        # settings (hnsw.ef_search, iterative scan) always reach a fresh plan. Autocommit: work
-        # that must be atomic says so with `transaction()`, and no idle transaction is left open.
-        return psycopg.connect(uri, prepare_threshold=None, connect_timeout=10, autocommit=True)
-    except psycopg.OperationalError as err:
-        raise DatabaseError(f"cannot connect to the database: {_without_secrets(str(err))}") from err
-
-
 def embedding_index_ddl(model: str, dimension: int) -> sql.Composed:
     """CREATE INDEX for one model's vectors: HNSW, cosine, on embedding::vector(dimension)."""
     digest = hashlib.sha256(model.encode()).hexdigest()[:10]
@@ -117,7 +101,3 @@ def embedding_index_ddl(model: str, dimension: int) -> sql.Composed:
         dimension=sql.Literal(dimension),
         model=sql.Literal(model),
     )
-
-
-def _without_secrets(message: str) -> str:
-    return "\n".join(line for line in message.splitlines() if "password" not in line.lower())

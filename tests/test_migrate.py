@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from assistant import migrate
 from assistant.config import Settings
-from assistant.db import Database, connect
+from assistant.connection import connect
+from assistant.db import Database
 from assistant.errors import EmbeddingModelError
 
 from .conftest import settings_for
