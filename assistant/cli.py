@@ -50,6 +50,11 @@ def _assistant() -> RiskAssistant:
     return RiskAssistant.from_env(Settings())
 
 
+def _write(text: str) -> None:
+    """Machine-readable output as it is: Rich would wrap long strings at the terminal's width."""
+    sys.stdout.write(text + "\n")
+
+
 def _as_of(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -98,7 +103,7 @@ def ask(
         assistant = _assistant()
         answer = assistant.ask(question, as_of=_as_of(as_of))
         if as_json:
-            sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
+            _write(answer.model_dump_json(indent=2))
         else:
             out.print(f"[bold]Plan[/bold]: {_plan_line(answer.plan)}", highlight=False)
             out.print(answer.summary, markup=False, highlight=False)
@@ -113,7 +118,10 @@ def plan(question: Annotated[str, typer.Argument()],
     with _errors():
         assistant = _assistant()
         result = assistant.plan(question, as_of=_as_of(as_of))
-        out.print(result.model_dump_json(indent=2) if as_json else _plan_line(result), highlight=False)
+        if as_json:
+            _write(result.model_dump_json(indent=2))
+        else:
+            out.print(_plan_line(result), highlight=False)
         assistant.close()
 
 
@@ -153,7 +161,7 @@ def db_status() -> None:
     from assistant import dbadmin
 
     with _errors():
-        out.print(json.dumps(dbadmin.status(Settings()), indent=2, default=str), highlight=False)
+        _write(json.dumps(dbadmin.status(Settings()), indent=2, default=str))
 
 
 @db_app.command("upgrade")
@@ -179,7 +187,9 @@ def db_stop(force: Annotated[bool, typer.Option(help="Stop even while other proc
 def _plan_line(plan: QueryPlan) -> str:
     filters = "; ".join(map(str, plan.filters)) or "no filters"
     like = f" · like {plan.like.kind} {plan.like.value}" if plan.like else ""
-    return f"{filters} · query “{plan.query}”{like} · as of {plan.as_of}"
+    suggested = "; ".join(f"{r.filter} ({r.how})" for r in plan.suggestions)
+    suggestions = f" · suggested, not applied: {suggested}" if suggested else ""
+    return f"{filters} · query “{plan.query}”{like} · as of {plan.as_of}{suggestions}"
 
 
 eval_app = typer.Typer(help="Score the planner and retrieval against labelled data.", no_args_is_help=True)
@@ -192,14 +202,16 @@ def eval_planner(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as one JSON object.")] = False,
     min_precision: Annotated[float, typer.Option(help="Exit 1 when overall precision is below this.")] = 0.0,
     min_recall: Annotated[float, typer.Option(help="Exit 1 when overall recall is below this.")] = 0.0,
+    answers: Annotated[bool, typer.Option(help="Also answer each question: event precision, empty answers.")] = True,
 ) -> None:
-    """Plan each labelled question; filter-level precision, recall and exact-match rate."""
+    """Plan each labelled question; filter-level precision, recall and exact-match rate; with answers,
+    the share of listed events that satisfy the labelled filters and the share of empty answers."""
     from assistant.evaluate import evaluate_planner, load_cases
 
     with _errors():
         cases = load_cases(path)
         assistant = _assistant()
-        scores = evaluate_planner(assistant, cases)
+        scores = evaluate_planner(assistant, cases, answers=answers)
         assistant.close()
         _print_planner_scores(path, scores, as_json)
     below = [f"{name} {value:.3f} < {floor:.3f}" for name, value, floor in
@@ -212,7 +224,7 @@ def eval_planner(
 
 def _print_planner_scores(path: Path, scores: PlannerScores, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(scores.to_dict(), indent=2) + "\n")
+        _write(json.dumps(scores.to_dict(), indent=2))
         return
     from rich.table import Table
 
@@ -222,6 +234,9 @@ def _print_planner_scores(path: Path, scores: PlannerScores, as_json: bool) -> N
                       f"{c.recall:.3f}")
     out.print(table)
     out.print(f"exact plans: {scores.exact}/{scores.cases} ({scores.exact_rate:.3f})", highlight=False)
+    if scores.answered or scores.empty:
+        out.print(f"event precision: {scores.event_precision:.3f} over {scores.answered} answers; "
+                  f"empty answers: {len(scores.empty)}/{scores.cases} ({scores.empty_share:.3f})", highlight=False)
     for failure in scores.failures:
         out.print(f"- {failure.question!r} (as of {failure.as_of}): missing {failure.missing or '-'}; "
                   f"extra {failure.extra or '-'}", markup=False, highlight=False)
@@ -244,7 +259,7 @@ def eval_retrieval(
                                     fusion=Fusion.from_settings(assistant.settings))
         assistant.close()
         if as_json:
-            sys.stdout.write(json.dumps({m: asdict(s) for m, s in scores.items()}, indent=2) + "\n")
+            _write(json.dumps({m: asdict(s) for m, s in scores.items()}, indent=2))
             return
         from rich.table import Table
 

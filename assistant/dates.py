@@ -9,8 +9,15 @@ The rules, which the planner's notes repeat where they matter:
 * Q1-Q4 and H1/H2 are calendar periods unless marked fiscal ("FY2026 Q1", "fiscal Q1 2026", "Q1 FY26").
 * A period named without its year (bare "Q4", "March", "fiscal Q1") is the latest one that has begun
   by ``as_of``; a note says so.
-* Rolling ranges ("last 90 days", "past 2 weeks", "last 6 months", "YTD", "since March") end with
-  ``as_of`` (end = as_of + 1 day); named periods ("last quarter", "this month", "last year") are whole.
+* Rolling ranges end with ``as_of`` (end = as_of + 1 day): "last 90 days", "the last nine months",
+  "previous eighteen months" (digits, or number words to ninety-nine) count back from as_of + 1 day,
+  months and years to the same day of the month; "the last year and a half" is 18 months. "YTD", "so far
+  this year", "month to date" start with the period. "since X" starts with X, "after X" after X ends.
+  Named periods ("last quarter", "this month", "last year") are whole.
+* "2014-2016", "from 2014 through 2016", "between 2014 and 2016", "March through June 2019" include both
+  ends. Seasons, the holidays, Black Friday, early/mid/late YEAR: see seasons.py.
+* Not read rather than misread: a date after "before", "until" or "by" (the date itself is not the range
+  meant), "recently", "the last few months", "last month and a half", "2014-16" ("2010-11" may be a month).
 * Numbers that are ids (#2024, ACC-2025) or amounts ("2000 dollars", "more than 2000") are not years.
 * With several phrases the first in the text wins, and at one position the longest.
 """
@@ -20,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from assistant import seasons
 
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -44,27 +53,34 @@ _PART = re.compile(
     rf"|(?P<yb>{_YEAR})))?\b", re.I)
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _FISCAL_YEAR = re.compile(_FREE + rf"(?:fy\s*'?(?P<a>\d{{4}}|\d{{2}})|fiscal\s+(?:year\s+)?(?P<b>{_YEAR}))\b", re.I)
-_CALENDAR_YEAR = re.compile(
-    _FREE + rf"(?P<y>{_YEAR})\b(?![-/.,]\d)"
-    r"(?!\s*(?:%|(?:dollars?|usd|eur|euros?|gbp|pounds?|k|m|bn|thousand|million)\b))", re.I)
+_NOT_AMOUNT = r"(?!\s*(?:%|(?:dollars?|usd|eur|euros?|gbp|pounds?|k|m|bn|thousand|million)\b))"
+_CALENDAR_YEAR = re.compile(_FREE + rf"(?P<y>{_YEAR})\b(?![-/.,]\d)" + _NOT_AMOUNT, re.I)
+_YEAR_SPAN = re.compile(_FREE + rf"(?P<a>{_YEAR})\s*[-–—]\s*(?P<b>{_YEAR})\b(?![-/.,]\d)" + _NOT_AMOUNT, re.I)
 _COMPARATIVE = re.compile(r"(?:\b(?:over|above|under|below|exceeding|(?:more|less|greater|fewer)\s+than"
                           r"|at\s+(?:least|most))|[<>]=?)\s*$", re.I)
-# After "since" or "between" a date counts only as part of the "since" or range phrase; "between 2000 and 5000"
-# and "since 2030" (still to come) name no date.
-_OPERAND = re.compile(r"(?:\bsince|\bbetween(?:\s+[$€£]?[\d.,]+\s*\w*\s+and)?)\s+$", re.I)
-_NUMBER = (r"(?P<n>\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)")
-_WORDS = {w: i for i, w in enumerate(
-    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"], 1)}
-_ROLLING = re.compile(r"\b(?:last|past|previous|prior|trailing)\s+" + _NUMBER
-                      + r"\s+(?P<unit>day|week|month|quarter|year)s?\b", re.I)
+# After "since", "after" or "between" a date counts only as part of the longer phrase; "between 2000 and 5000"
+# and "since 2030" (still to come) name no date. "before X", "until X", "by X" are not read: X itself would be wrong.
+_OPERAND = re.compile(r"(?:\b(?:since|after|before|until|till|by|prior\s+to|ahead\s+of)(?:\s+the)?"
+                      r"|\bbetween(?:\s+[$€£]?[\d.,]+\s*\w*\s+and)?)\s+$", re.I)
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_WORDS = {w: i for i, w in enumerate(_UNITS, 1)} | {w: 10 * i for i, w in enumerate(_TENS, 2)}
+_NUMBER = (rf"(?P<n>\d{{1,4}}|(?:{'|'.join(_TENS)})(?:[-\s]+(?:{'|'.join(_UNITS[:9])})\b)?"
+           rf"|{'|'.join(reversed(_UNITS))})")  # "seventeen" before "seven"
+_LAST = r"\b(?:last|past|previous|prior|trailing)\s+"
+_ROLLING = re.compile(_LAST + r"(?:" + _NUMBER + r"\s+(?P<half>and\s+a\s+half\s+)?"
+                      r"(?P<unit>day|week|month|quarter|year)s?|year\s+(?P<and_half>and\s+a\s+half))\b", re.I)
 _NAMED = re.compile(r"\b(?P<which>last|this|next|current|previous|prior|past)\s+(?P<fiscal>fiscal\s+)?"
-                    r"(?P<unit>day|week|month|quarter|half|year|fy)\b", re.I)
-_TO_DATE = re.compile(r"\b(?:(?P<fiscal>fiscal\s+)|(?P<f>f))?(?:(?P<u>[yqm])td|(?P<unit>year|quarter|month)"
-                      r"[-\s]to[-\s]date)\b", re.I)
+                    r"(?P<unit>day|week|month|quarter|half|year|fy)\b(?!\s+and\s+a\s+half)", re.I)
+# "YTD", "fiscal year to date", "so far this year", "this quarter so far"; a plain "this year" is _NAMED's.
+_TO_DATE = re.compile(r"\b(?P<pre>so\s+far\s+this\s+|this\s+)?(?:(?P<fiscal>fiscal\s+)|(?P<f>f))?"
+                      r"(?:(?P<u>[yqm])td|(?P<unit>year|quarter|month)(?P<post>[-\s]to[-\s]date|\s+so\s+far)?)\b",
+                      re.I)
 _TODAY = re.compile(r"\b(?P<day>today|yesterday)\b", re.I)
-_JOINER = re.compile(r"\s*(?:(?P<and>and)|to|until|till|through|thru|-|–|—)\s*", re.I)
-_RANGE_OPENER = re.compile(r"\b(?P<word>from|between)\s+$", re.I)
-_SINCE = re.compile(r"\bsince\s+$", re.I)
+_JOINER = re.compile(r"\s*(?:(?P<and>and)|to|until|till|through|thru|-|–|—)\s*(?:the\s+)?", re.I)
+_RANGE_OPENER = re.compile(r"\b(?P<word>from|between)\s+(?:the\s+)?$", re.I)
+_SINCE = re.compile(r"\b(?P<word>since|after)\s+(?:the\s+)?$", re.I)
 _LEAD = re.compile(r"(?:\b(?:in|during|for|over|within|throughout|from|on)\s+(?:the\s+)?|\bthe\s+)$", re.I)
 _FISCAL_WORD = re.compile(r"\b(?:fiscal|fy)", re.I)
 _SIZES = {"year": 12, "fy": 12, "half": 6, "quarter": 3, "month": 1, "y": 12, "q": 3, "m": 1, "h": 6}
@@ -90,6 +106,7 @@ class _Period:
     notes: tuple[str, ...] = ()
     year: int = 0  # the year it is named by (the fiscal year for fiscal periods)
     in_year: Callable[[int], _Period] | None = None  # the same period in another year, when none was named
+    point: dt.date | None = None  # the day "since X" starts at, where not X's first day ("since mid-2019")
 
 
 @dataclass(frozen=True)
@@ -105,9 +122,11 @@ def resolve_dates(text: str, as_of: dt.date, fiscal_year_start_month: int = 1) -
         raise ValueError(f"fiscal_year_start_month must be 1-12, got {fiscal_year_start_month}")
     ctx = _Context(text, as_of, fiscal_year_start_month)
     absolute = [p for find in (_iso_dates, _month_days, _month_years, _bare_months, _parts, _fiscal_years,
-                               _calendar_years) for p in find(ctx)]
+                               _calendar_years, _year_spans, _annual) for p in find(ctx)]
     relative = [p for find in (_rolling, _named_relative, _to_date, _today) for p in find(ctx)]
-    lone = [p for p in absolute + relative if not _OPERAND.search(text[:p.span[0]])]
+    # A date after "since", "before", "between", ... stands only in the longer phrase, and so does any inside it.
+    held = [p.span for p in absolute + relative if _OPERAND.search(text[:p.span[0]])]
+    lone = [p for p in absolute + relative if not any(a <= p.span[0] < b for a, b in held)]
     found = [p for p in lone + _ranges(ctx, absolute) + _sinces(ctx, absolute + relative) if p.start < p.end]
     if not found:
         return None
@@ -118,7 +137,7 @@ def _matched(ctx: _Context, period: _Period) -> DateMatch:
     start, stop = period.span
     phrase = " ".join(ctx.text[start:stop].split())
     label = _label(phrase, period.name, _shown(period.start, period.end))
-    notes = list(period.notes)
+    notes = list(dict.fromkeys(period.notes))  # a range may carry its ends' notes twice
     if _FISCAL_WORD.search(phrase):
         fy = _containing(period.start, 12, ctx.fy_month)[0]
         fy_start, fy_end = _part(fy, 1, 12, True, ctx.fy_month)[:2]
@@ -204,8 +223,35 @@ def _fiscal_years(ctx: _Context) -> Iterator[_Period]:
 
 def _calendar_years(ctx: _Context) -> Iterator[_Period]:
     for m in _CALENDAR_YEAR.finditer(ctx.text):
-        if not _COMPARATIVE.search(ctx.text[:m.start()]):  # "more than 2000" is an amount
+        before = ctx.text[:m.start()]
+        # "more than 2000" is an amount; "Easter 2020" is not the whole of 2020
+        if not _COMPARATIVE.search(before) and not seasons.EVENT_BEFORE_YEAR.search(before):
             yield _part_period(ctx, m.span(), 1, 12, False, int(m["y"]))
+
+
+def _year_spans(ctx: _Context) -> Iterator[_Period]:
+    """"2014-2016": the whole of both years and those between."""
+    for m in _YEAR_SPAN.finditer(ctx.text):
+        first, last = int(m["a"]), int(m["b"])
+        if first < last and not _COMPARATIVE.search(ctx.text[:m.start()]):
+            yield _Period(dt.date(first, 1, 1), dt.date(last + 1, 1, 1), None, m.span(), year=first)
+
+
+def _annual(ctx: _Context) -> Iterator[_Period]:
+    """Seasons, the holidays, shopping days and early/mid/late YEAR (see seasons.py for their readings)."""
+    for hit in seasons.find(ctx.text, ctx.as_of):
+
+        def in_year(year: int, hit: seasons.Hit = hit) -> _Period:
+            start, end, name = seasons.occurrence(hit.kind, year)
+            return _Period(start, end, name, hit.span, seasons.readings(hit.kind, year), year,
+                           point=seasons.point(hit.kind, year))
+
+        if hit.year is None:
+            words = " ".join(ctx.text[hit.span[0]:hit.span[1]].split())
+            yield _latest(ctx, in_year, words, ctx.as_of.year)
+        else:
+            found = in_year(hit.year)
+            yield replace(found, notes=(*hit.notes, *found.notes))
 
 
 def _part_period(ctx: _Context, span: tuple[int, int], index: int, size: int, fiscal: bool,
@@ -233,7 +279,7 @@ def _latest(ctx: _Context, in_year: Callable[[int], _Period], bare: str, year: i
         if found.start <= ctx.as_of:
             break
     note = f"bare {bare} read as {found.name}, the latest that began by {ctx.as_of.isoformat()}"
-    return _Period(found.start, found.end, found.name, found.span, (note,), found.year, in_year)
+    return replace(found, notes=(note, *found.notes), in_year=in_year)
 
 
 def _part(year: int, index: int, size: int, fiscal: bool, fy_month: int) -> tuple[dt.date, dt.date, str]:
@@ -258,18 +304,25 @@ def _containing(day: dt.date, size: int, fy_month: int) -> tuple[int, int]:
 
 def _rolling(ctx: _Context) -> Iterator[_Period]:
     for m in _ROLLING.finditer(ctx.text):
-        count = _WORDS.get(m["n"].lower()) or int(m["n"])
-        yield _trailing(ctx, m.span(), count, m["unit"].lower())
+        count, unit = (_count(m["n"]), m["unit"].lower()) if m["n"] else (1, "year")
+        if m["half"] or m["and_half"]:  # "the last year and a half" is 18 months; half months and days are not read
+            if unit != "year":
+                continue
+            count, unit = 12 * count + 6, "month"
+        if count * _SIZES.get(unit, 0) < 12 * 1000:  # "last 5000 years" reaches back past year 1
+            yield _trailing(ctx, m.span(), count, unit)
 
 
 def _trailing(ctx: _Context, span: tuple[int, int], count: int, unit: str) -> _Period:
-    """The `count` units that end with as_of."""
+    """The `count` units that end with as_of; a note says so where calendar units were a choice."""
     end = ctx.as_of + dt.timedelta(days=1)
     if unit in ("day", "week"):
         start = end - dt.timedelta(days=count * (7 if unit == "week" else 1))
     else:
         start = _add_months(end, -count * _SIZES[unit], keep_day=True)
-    return _Period(start, end, None, span)
+    notes = () if unit == "day" else (f"rolling: up to and including {ctx.as_of.isoformat()}, not whole calendar "
+                                      f"{unit}s",)
+    return _Period(start, end, None, span, notes)
 
 
 def _named_relative(ctx: _Context) -> Iterator[_Period]:
@@ -301,6 +354,8 @@ def _shifted(ctx: _Context, span: tuple[int, int], size: int, fiscal: bool, delt
 
 def _to_date(ctx: _Context) -> Iterator[_Period]:
     for m in _TO_DATE.finditer(ctx.text):
+        if not (m["u"] or m["post"] or (m["pre"] and m["pre"].lower().startswith("so"))):
+            continue  # a plain "this year" is whole
         size = _SIZES[(m["u"] or m["unit"]).lower()]
         fiscal = bool(m["fiscal"] or m["f"]) and size != 1
         fy_month = ctx.fy_month if fiscal else 1
@@ -344,10 +399,20 @@ def _aligned(a: _Period, b: _Period) -> tuple[_Period, _Period]:
 
 
 def _sinces(ctx: _Context, periods: list[_Period]) -> list[_Period]:
-    """"since X": from the start of X up to and including as_of."""
-    end = ctx.as_of + dt.timedelta(days=1)
-    return [_Period(p.start, end, f"since {p.name}" if p.name else None, (found.start(), p.span[1]), p.notes)
-            for p in periods if (found := _SINCE.search(ctx.text[:p.span[0]]))]
+    """"since X" from the start of X, "after X" from its end, up to and including as_of."""
+    end, found = ctx.as_of + dt.timedelta(days=1), []
+    for p in periods:
+        if (m := _SINCE.search(ctx.text[:p.span[0]])) is None:
+            continue
+        word = m["word"].lower()
+        start = p.point or (p.end if word == "after" else p.start)
+        found.append(_Period(start, end, f"{word} {p.name}" if p.name else None, (m.start(), p.span[1]), p.notes))
+    return found
+
+
+def _count(number: str) -> int:
+    """ "18", "eighteen", "twenty-four", "thirty six"."""
+    return int(number) if number.isdigit() else sum(_WORDS[w] for w in re.split(r"[-\s]+", number.lower()))
 
 
 def _month_number(name: str) -> int:

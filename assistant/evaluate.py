@@ -13,15 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from psycopg import sql
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assistant.db import Database
 from assistant.embed import Embedder
-from assistant.errors import InputError, PlanError
-from assistant.filters import field_type
+from assistant.errors import AssistantError, InputError, PlanError
+from assistant.filters import compile_filters, field_type
 from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter, QueryPlan
+from assistant.resources import query
 from assistant.retrieve import Fusion, RetrievalMode, retrieve
 
 if TYPE_CHECKING:
@@ -88,6 +90,21 @@ class PlannerScores:
     total: Counts = field(default_factory=Counts)
     by_field: dict[str, Counts] = field(default_factory=dict)
     failures: list[CaseFailure] = field(default_factory=list)
+    # What the analyst sees (with answers=True): the listed events that satisfy the gold filters, per
+    # question with events, and the questions that returned no event at all (or failed).
+    answered: int = 0
+    event_precision_sum: float = 0.0
+    empty: list[str] = field(default_factory=list)
+
+    @property
+    def event_precision(self) -> float:
+        """Mean share of an answer's listed events that satisfy its question's gold filters."""
+        return self.event_precision_sum / self.answered if self.answered else 0.0
+
+    @property
+    def empty_share(self) -> float:
+        """Share of questions whose answer listed no event."""
+        return len(self.empty) / self.cases if self.cases else 0.0
 
     @property
     def exact_rate(self) -> float:
@@ -101,6 +118,8 @@ class PlannerScores:
 
         return {"cases": self.cases, "exact": self.exact, "exact_rate": round(self.exact_rate, 4),
                 **scored(self.total), "by_field": {k: scored(v) for k, v in sorted(self.by_field.items())},
+                "answered": self.answered, "event_precision": round(self.event_precision, 4),
+                "empty_share": round(self.empty_share, 4), "empty": self.empty,
                 "failures": [asdict(f) for f in self.failures]}
 
 
@@ -188,8 +207,9 @@ def score_plan(planned: Iterable[Filter], expected: Iterable[Filter]) -> tuple[s
     return {filter_key(f) for f in planned}, {filter_key(f) for f in expected}
 
 
-def evaluate_planner(assistant: RiskAssistant, cases: Iterable[PlannerCase]) -> PlannerScores:
-    """Plan every case's question as of its day; compare the filters with its label."""
+def evaluate_planner(assistant: RiskAssistant, cases: Iterable[PlannerCase], *, answers: bool = False) -> PlannerScores:
+    """Plan every case's question as of its day; compare the filters with its label. With `answers`,
+    also answer it and check the listed events against the label's filters (event precision, empties)."""
     scores = PlannerScores()
     for case in cases:
         planned, expected = score_plan(assistant.plan(case.question, as_of=case.as_of).filters, case.expected)
@@ -203,7 +223,24 @@ def evaluate_planner(assistant: RiskAssistant, cases: Iterable[PlannerCase]) -> 
         else:
             scores.failures.append(CaseFailure(case.question, case.as_of.isoformat(),
                                                _shown(expected - planned), _shown(planned - expected)))
+        if answers:
+            _score_answer(assistant, case, scores)
     return scores
+
+
+def _score_answer(assistant: RiskAssistant, case: PlannerCase, scores: PlannerScores) -> None:
+    try:
+        ids = [hit.id for hit in assistant.ask(case.question, as_of=case.as_of).events]
+    except AssistantError:
+        ids = []
+    if not ids:
+        scores.empty.append(case.question)
+        return
+    compiled = compile_filters(case.expected)
+    statement = sql.SQL(query("count_events_among")).format(where=compiled.where)
+    row = assistant.db.conn.execute(statement, {**compiled.params, "ids": ids}).fetchone()
+    scores.answered += 1
+    scores.event_precision_sum += (int(row[0]) if row else 0) / len(ids)
 
 
 def _shown(keys: set[FilterKey]) -> list[str]:

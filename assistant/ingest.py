@@ -86,6 +86,7 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
             reported = result.total
     if progress is not None and result.total > reported:
         progress(result.total - reported)
+    registry.save_labels(db, mapping.stored_labels())
     if result.inserted or result.updated:
         registry.refresh(db)
     if result.rejections:

@@ -42,6 +42,9 @@ class Mapping(BaseModel):
     null_values: list[str] = Field(default_factory=lambda: ["", "None", "null", "NULL", "N/A", "NaN"])
     severity_map: dict[str, str] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
+    # [labels.<column or field>]: words for stored values that are codes or terse ("CFSAN" = "Center
+    # for Food Safety and Applied Nutrition"); the planner reads a value by its label too.
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Mapping:
@@ -61,6 +64,16 @@ class Mapping(BaseModel):
     def identity(cls, source: str) -> Mapping:
         """Columns already named like the canonical fields."""
         return cls(source=source)
+
+    def stored_labels(self) -> list[tuple[str, str, str]]:
+        """(stored field, value, label) for every declared label: a canonical field keeps its name, a
+        column mapped to one becomes that field, any other column its attribute."""
+        by_column = {column: field for field, column in self.fields.items()}
+        found = []
+        for name, labels in self.labels.items():
+            field = name if name in CANONICAL else by_column.get(name, f"attributes.{attribute_key(name)}")
+            found += [(field, value, label) for value, label in labels.items()]
+        return found
 
     def column_for(self, field: str) -> str:
         """The source column that feeds a canonical field."""

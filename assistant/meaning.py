@@ -60,14 +60,29 @@ class MeaningMatch:
 class ValueNames:
     """The embedded names of one set of stored values; matches question phrases against them."""
 
-    def __init__(self, embedder: Embedder, values: dict[str, list[str]]) -> None:
+    def __init__(self, embedder: Embedder, values: dict[str, list[str]],
+                 labels: dict[tuple[str, str], str] | None = None) -> None:
         self._embedder = embedder
         self._values = {name: list(stored) for name, stored in values.items() if stored}
-        self._names: dict[str, Vector] = {
-            name: embedder.encode([name_text(v) for v in stored]) for name, stored in self._values.items()
-        }
-        self._words = {name: [_stems(v) for v in stored] for name, stored in self._values.items()}
+        # Each value is embedded as its name and as each synonym of its label; it scores its best one.
+        self._owners: dict[str, list[int]] = {}
+        self._names: dict[str, Vector] = {}
+        for name, stored in self._values.items():
+            texts = [(i, t) for i, v in enumerate(stored) for t in value_texts(v, name, (labels or {}).get((name, v)))]
+            self._owners[name] = [i for i, _ in texts]
+            self._names[name] = embedder.encode([t for _, t in texts])
+        # Words of the value and its label, not of the key: every value of a field shares those.
+        self._words = {name: [_stems(f"{v} {(labels or {}).get((name, v), '')}") for v in stored]
+                       for name, stored in self._values.items()}
         self._phrases: OrderedDict[str, Vector] = OrderedDict()  # phrase vectors, least recently used first
+
+    def _scores(self, phrase_vectors: Vector, field_name: str) -> Vector:
+        """Similarity of each phrase to each stored value: the best of the value's texts."""
+        by_text = phrase_vectors @ self._names[field_name].T
+        scores = np.full((by_text.shape[0], len(self._values[field_name])), -1.0, dtype=np.float32)
+        for column, owner in enumerate(self._owners[field_name]):
+            scores[:, owner] = np.maximum(scores[:, owner], by_text[:, column])
+        return scores
 
     def match(self, text: str, field_name: str, notes: list[str]) -> list[MeaningMatch]:
         """The stored values of `field_name` that phrases of `text` mean, best first, one per phrase,
@@ -77,7 +92,7 @@ class ValueNames:
         spans = phrases(text)
         if not spans:
             return []
-        scores = self._vectors([p for p, _ in spans]) @ self._names[field_name].T
+        scores = self._scores(self._vectors([p for p, _ in spans]), field_name)
         stored = self._values[field_name]
         order = sorted(range(len(spans)), key=lambda i: -float(scores[i].max()))
         taken: set[int] = set()
@@ -123,10 +138,38 @@ class ValueNames:
         return np.stack([self._phrases[t] for t in texts])
 
 
-def name_text(value: str) -> str:
-    """The text embedded for a stored value: "aml_alert" -> "anti money laundering (AML) alert"."""
+def value_texts(value: str, field: str, label: str | None) -> list[str]:
+    """The texts a stored value is known by: its name (with the label) and each synonym the label lists."""
+    synonyms = [part.strip() for part in re.split(r"[,;]", label or "") if part.strip()]
+    return list(dict.fromkeys([name_text(value, field, label), *synonyms]))
+
+
+def name_text(value: str, field: str = "category", label: str | None = None) -> str:
+    """The text embedded for a stored value: "aml_alert" -> "anti money laundering (AML) alert". A
+    declared label joins the value ("HFP (Human Foods Program)"); an attribute's value is read in the
+    context of its key ("submitted via: Postal mail"), and a yes/no value as the key said or denied
+    ("consumer disputed", "not consumer disputed")."""
     words = re.split(r"[\s_]+", value.strip())
-    return " ".join(ACRONYMS.get(w.lower(), w) for w in words)
+    text = " ".join(ACRONYMS.get(w.lower(), w) for w in words)
+    if label and label.strip().lower() != text.lower():
+        text = f"{text} ({label.strip()})"
+    if field in ("category", "subcategory"):
+        return text
+    context = field_words(field)
+    if value.strip().lower() in YES:
+        return context
+    if value.strip().lower() in NO:
+        return f"not {context}"
+    return f"{context}: {text}"
+
+
+YES = frozenset({"yes", "y", "true", "t"})
+NO = frozenset({"no", "n", "false", "f"})
+
+
+def field_words(field: str) -> str:
+    """A field's name as words: "attributes.submitted_via" -> "submitted via"."""
+    return re.sub(r"[_\s]+", " ", field.removeprefix("attributes.")).strip()
 
 
 def phrases(text: str) -> list[tuple[str, frozenset[int]]]:
@@ -167,15 +210,17 @@ def _stop(word: str) -> bool:
     return word in STOP or (word.endswith("s") and word[:-1] in STOP)
 
 
-_CACHE: OrderedDict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ValueNames] = OrderedDict()
+_CACHE: OrderedDict[tuple[object, ...], ValueNames] = OrderedDict()
 
 
-def value_names(embedder: Embedder, values: dict[str, list[str]]) -> ValueNames:
-    """The ValueNames for these stored values, built once per model and value set (ingestion changes
-    the set; the few most recent sets are kept)."""
-    key = (embedder.name, tuple(sorted((name, tuple(sorted(v))) for name, v in values.items())))
+def value_names(embedder: Embedder, values: dict[str, list[str]],
+                labels: dict[tuple[str, str], str] | None = None) -> ValueNames:
+    """The ValueNames for these stored values (and declared labels), built once per model and value
+    set (ingestion changes the set; the few most recent sets are kept)."""
+    key = (embedder.name, tuple(sorted((name, tuple(sorted(v))) for name, v in values.items())),
+           tuple(sorted((labels or {}).items())))
     if key not in _CACHE:
-        _CACHE[key] = ValueNames(embedder, values)
+        _CACHE[key] = ValueNames(embedder, values, labels)
         while len(_CACHE) > 4:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)

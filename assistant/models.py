@@ -56,6 +56,14 @@ class LikeTarget(BaseModel):
     value: str
 
 
+class Reading(BaseModel):
+    """How the planner read a filter it is not certain of: approximately, by meaning, by an alias."""
+
+    filter: Filter
+    certainty: float  # 0..1: similarity or the reading rule's confidence; 1.0 is a word-for-word match
+    how: str
+
+
 class QueryPlan(BaseModel):
     """What will run for a question: filters, semantic query text, optional seed, k, as-of date."""
 
@@ -67,6 +75,10 @@ class QueryPlan(BaseModel):
     k: int = 20
     as_of: dt.date
     notes: list[str] = Field(default_factory=list)
+    # The applied filters read with less than full certainty: the first to relax when nothing matches.
+    readings: list[Reading] = Field(default_factory=list)
+    # Readings below their confidence threshold: shown, not applied.
+    suggestions: list[Reading] = Field(default_factory=list)
 
 
 class EventHit(BaseModel):

@@ -13,9 +13,12 @@ from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import LLMError
+from assistant.like import find_like, resolve_like
 from assistant.meaning import value_names
 from assistant.models import Answer, EventHit, Mode, PatternReport, QueryPlan
+from assistant.places import place_fields
 from assistant.plan import ENTITY_ID, Vocabulary, make_plan
+from assistant.relax import relax_plan
 from assistant.report import build_report
 from assistant.retrieve import Fusion, retrieve
 from assistant.summarize import citations, llm_summary, offline_summary, strip_citations
@@ -36,10 +39,14 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
            plan: QueryPlan | None = None, use_agent: bool = False) -> Answer:
     """Plan (unless a plan is given), retrieve under the filters, report, summarise, cite."""
     planner_notes: list[str] = []
+    given = plan is not None  # an edited plan runs exactly as given
     if plan is None and chat_model is not None and use_agent:
         plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
     plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
                                  fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder)
+    if not given:
+        plan, relaxed = relax_plan(db, plan)
+        planner_notes += [relaxed] if relaxed else []
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
                      exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
                      mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
@@ -67,14 +74,25 @@ def load_vocabulary(db: Database, question: str, embedder: Embedder | None = Non
     categories each subcategory is stored under, the attribute values the question names, and which
     ids in the question are stored entities."""
     stored = registry.stored_values(db, ("category", "subcategory"))
-    vocabulary = Vocabulary(categories=stored["category"], subcategories=stored["subcategory"])
+    vocabulary = Vocabulary(categories=stored["category"], subcategories=stored["subcategory"],
+                            choices=registry.choices(db),
+                            numeric_fields={key: [] for key in registry.numeric_fields(db)})
     for row in db.fetch_all("select_subcategory_parents"):
         vocabulary.parents.setdefault(row["subcategory"], set()).add(row["category"])
     if embedder is not None:
-        vocabulary.meaning = value_names(embedder, {"category": vocabulary.categories,
-                                                    "subcategory": vocabulary.subcategories})
-    named = registry.names_in_text(db, question, vocabulary)
-    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in named]
+        fields = {"category": vocabulary.categories, "subcategory": vocabulary.subcategories, **vocabulary.choices}
+        vocabulary.meaning = value_names(embedder, fields, registry.labels(db, list(fields)))
+    stored_places = registry.place_candidates(db)
+    vocabulary.place_fields = place_fields(stored_places)
+    vocabulary.place_values = {f.field: stored_places[f.field] for f in vocabulary.place_fields}
+    vocabulary.companies = registry.company_index(db)
+    # Companies are read by the company index; places by their own reader: pg_trgm reads other attributes.
+    places = {f.field for f in vocabulary.place_fields}
+    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in registry.values_in_text(db, question)
+                                   if m.field not in places]
+    phrase = find_like(question)
+    if phrase is not None:
+        vocabulary.like = resolve_like(db, phrase)
     candidates = [m.upper() for m in ENTITY_ID.findall(question)]
     if candidates:
         rows = db.fetch_all("select_known_entities", {"ids": candidates})

@@ -7,9 +7,17 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from assistant.companies import CompanyIndex
 from assistant.dates import resolve_dates
-from assistant.meaning import MeaningMatch, ValueNames, stem
-from assistant.models import Filter, FilterOp, LikeTarget, QueryPlan
+from assistant.ground import Found, read_choices, read_names, read_quantities
+from assistant.like import LikeReading, find_like, syntactic_target
+from assistant.meaning import MeaningMatch, ValueNames
+from assistant.models import Filter, FilterOp, LikeTarget, QueryPlan, Reading
+from assistant.phrases import bare as _bare
+from assistant.phrases import joined as _joined
+from assistant.phrases import longest_phrases as _longest_phrases
+from assistant.phrases import words as _words
+from assistant.places import PlaceField
 
 _AMOUNT = (r"(?<![#\w.,-])(?:(?:usd|eur|gbp)\s*)?[$€£]?\s?(?P<{0}>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
            r"\s*(?P<{0}_scale>k|m|mn|bn|thousand|million|billion)?\b(?![.,]\d)")
@@ -45,7 +53,6 @@ _LEVELS = ("low", "medium", "high", "critical")
 # "account ACC-1", "merchant MER-4417": the label word belongs to the id, it names no category.
 _ID_LABEL = re.compile(r"\b(?:account|entity|customer|client|merchant|case|event)s?\s+#?(?=[A-Z]{0,6}-?\d)", re.I)
 ENTITY_ID = re.compile(r"\b[A-Z]{2,6}-\d{2,}\b", re.I)
-_LIKE = re.compile(r"\b(?:like|similar to)\s+(?:account\s+|entity\s+|event\s+)?(#?\d+|[A-Z]{2,6}-\d{2,})\b", re.I)
 _GENERIC = {"alert", "alerts", "flag", "flags", "change", "changes", "event", "events", "other",
             "or", "and", "the", "of", "a", "an", "to", "not", "on", "your", "my", "i"}
 
@@ -63,23 +70,90 @@ class Vocabulary:
     parents: dict[str, set[str]] = field(default_factory=dict)
     # The embedded category and subcategory names, for phrases no stored name matches word for word.
     meaning: ValueNames | None = None
+    # "like X" looked up in the database (None: not looked up, X is read from its form alone).
+    like: LikeReading | None = None
+    # Low-cardinality fields (status, attributes) -> their stored values, named by words or meaning.
+    choices: dict[str, list[str]] = field(default_factory=dict)
+    # Numeric attribute fields -> extra words that name them: what a number may be bound to.
+    numeric_fields: dict[str, list[str]] = field(default_factory=dict)
+    # Fields holding places (state, country, currency) with their stored values; the stored companies.
+    place_fields: list[PlaceField] = field(default_factory=list)
+    place_values: dict[str, list[str]] = field(default_factory=dict)
+    companies: CompanyIndex | None = None
+
+
+# A reading the planner was not sure of: (field, value, certainty, how it was read).
+RawReading = tuple[str, str, float, str]
 
 
 def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20, *,
               fiscal_year_start_month: int = 1) -> QueryPlan:
     """Turn a question into a plan without an LLM; every category, subcategory and entity is a stored value."""
     notes: list[str] = []
+    raw: list[RawReading] = []
     filters, semantic = _dates(question, as_of, fiscal_year_start_month, notes)
     wanted_text, unwanted_text = _negations(semantic, vocabulary)
-    filters += _amounts(wanted_text)
-    like = _like(question)
-    wanted = _described(wanted_text, vocabulary, like, notes, negated=False)
-    unwanted = _described(unwanted_text, vocabulary, like, notes, negated=True)
+    quantities = read_quantities(wanted_text, vocabulary.numeric_fields)
+    wanted_text = _cut(wanted_text, quantities.spans)
+    filters += [r.filter for r in quantities.readings] + _amounts(wanted_text)
+    like, like_text = _like(question, vocabulary, notes)
+    names, unwanted_names = _names(wanted_text, vocabulary, notes), _names(unwanted_text, vocabulary, notes)
+    wanted_text, unwanted_text = _cut(wanted_text, names.spans), _cut(unwanted_text, unwanted_names.spans)
+    wanted = _described(wanted_text, vocabulary, like_text, notes, raw, negated=False)
+    unwanted = _described(unwanted_text, vocabulary, like_text, notes, raw, negated=True)
+    wanted += [r.filter for r in names.readings]
+    unwanted += [r.filter for r in unwanted_names.readings]
     filters += _without(wanted, unwanted) + [_negated(f) for f in unwanted]
-    filters += _attribute_filters(vocabulary.attribute_values, notes)
+    said = {str(v).lower() for f in filters for v in (f.value if isinstance(f.value, list) else [f.value])}
+    # A value another filter already reads ("Class I" as the category) does not name an attribute too.
+    # Choice fields are read below, by words or meaning; pg_trgm reads the longer-tailed attributes.
+    named = [a for a in vocabulary.attribute_values if a[1].lower() not in said and a[0] not in vocabulary.choices]
+    filters += _attribute_filters(named, notes, raw)
+    choices = _choices(wanted_text, filters, vocabulary, notes)
+    filters += [r.filter for r in choices.readings]
     query = re.sub(r"\s+(?:in|during|for|from)$", "", re.sub(r"\s+", " ", semantic).strip(" ,.?")) or question
-    return QueryPlan(question=question, query=query, filters=filters, like=like, k=k,
-                     as_of=as_of, notes=notes)
+    readings = [r for r in [*quantities.readings, *names.readings, *choices.readings] if r.certainty < 1.0]
+    readings = [r for r in readings if r.filter in filters] + _attach(raw, filters)
+    suggestions = [*quantities.suggestions, *names.suggestions]
+    return QueryPlan(question=question, query=query, filters=filters, like=like, k=k, as_of=as_of, notes=notes,
+                     readings=readings, suggestions=suggestions)
+
+
+def _names(text: str, vocabulary: Vocabulary, notes: list[str]) -> Found:
+    """Places and companies the text names; the stored category names in it are not read as either."""
+    stored = vocabulary.categories + vocabulary.subcategories
+    spans = [(m.start(), m.end()) for name in stored for m in re.finditer(_name_pattern(name), text, re.I)]
+    return read_names(text, vocabulary.place_fields, vocabulary.place_values, vocabulary.companies, spans, notes)
+
+
+def _name_pattern(name: str) -> str:
+    return r"\b" + r"\W+".join(map(re.escape, re.findall(r"[A-Za-z0-9]+", name))) + r"\b"
+
+
+def _choices(text: str, filters: list[Filter], vocabulary: Vocabulary, notes: list[str]) -> Found:
+    """Low-cardinality fields not yet filtered, read from the words no other filter used."""
+    used = [str(v) for f in filters for v in (f.value if isinstance(f.value, list) else [f.value])]
+    open_fields = {name: values for name, values in vocabulary.choices.items()
+                   if name not in {f.field for f in filters}}
+    return read_choices(_without_phrases(text, used), open_fields, vocabulary.meaning, notes)
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with the given character spans replaced by a clause break."""
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + " , " + text[end:]
+    return text
+
+
+def _attach(raw: list[RawReading], filters: list[Filter]) -> list[Reading]:
+    """Each uncertain reading, attached to the final filter that carries its value."""
+    attached = []
+    for name, value, certainty, how in raw:
+        for f in filters:
+            if f.field == name and (f.value == value or (isinstance(f.value, list) and value in f.value)):
+                attached.append(Reading(filter=f, certainty=round(certainty, 2), how=how))
+                break
+    return attached
 
 
 def _dates(question: str, as_of: dt.date, fiscal_year_start_month: int,
@@ -139,7 +213,7 @@ def _in_phrase(before: list[str], after: list[str], phrases: list[list[str]]) ->
     return False
 
 
-def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes: list[str],
+def _described(text: str, vocabulary: Vocabulary, like: str | None, notes: list[str], raw: list[RawReading],
                negated: bool) -> list[Filter]:
     """Severity, category, subcategory and entity filters for the stored values the text names."""
     # Both fields' names compete for the words: a name inside a longer named one does not count
@@ -153,7 +227,7 @@ def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes
     named = list(subs)
     if not subs:  # no stored name in the words: try the meaning of the words no name used ("sanctions hits")
         unnamed = _without_phrases(text, [c for c in cats if _holds_a_name(c, vocabulary.subcategories)])
-        meant = _by_meaning(vocabulary.meaning, unnamed, "subcategory", notes)
+        meant = _by_meaning(vocabulary.meaning, unnamed, "subcategory", notes, raw)
         subs, named = sorted(m.value for m in meant), [m.phrase for m in meant]
         strength |= {m.value: 1.0 for m in meant}
         if negated:  # "other than conventional mortgages" excludes that kind, not every mortgage
@@ -168,18 +242,13 @@ def _described(text: str, vocabulary: Vocabulary, like: LikeTarget | None, notes
         rest = _without_phrases(text, used)
         cats = _distinctive(vocabulary.categories, rest)
         if not cats:
-            cats = sorted(m.value for m in _by_meaning(vocabulary.meaning, rest, "category", notes))
+            cats = sorted(m.value for m in _by_meaning(vocabulary.meaning, rest, "category", notes, raw))
         strength |= {c: 1.0 for c in cats}
     if not negated:
         cats, subs = _consistent(cats, subs, vocabulary.parents, strength, notes)
     stored_elsewhere = {value.upper() for _, value, score in vocabulary.attribute_values if score == 1.0}
     entities = _entities(text, vocabulary.known_entities, like, notes, stored_elsewhere)
     return _severity(text) + _as_filters("category", cats) + _as_filters("subcategory", subs) + entities
-
-
-def _bare(name: str) -> str:
-    """A stored name without a trailing abbreviation in parentheses ("... line of credit (HELOC)")."""
-    return re.sub(r"\s*\([^)]*\)\s*$", "", name) or name
 
 
 def _inside(name: str, phrase: str) -> bool:
@@ -193,13 +262,15 @@ def _holds_a_name(category: str, subcategories: list[str]) -> bool:
     return any(_inside(sub, category) for sub in subcategories if _words(sub) != _words(category))
 
 
-def _by_meaning(meaning: ValueNames | None, text: str, field_name: str, notes: list[str]) -> list[MeaningMatch]:
+def _by_meaning(meaning: ValueNames | None, text: str, field_name: str, notes: list[str],
+                raw: list[RawReading]) -> list[MeaningMatch]:
     """Stored values of the field that phrases of the text mean (embedding similarity), each noted."""
     if meaning is None:
         return []
     found = meaning.match(_ID_LABEL.sub(" ", text), field_name, notes)
     for m in found:
         notes.append(f"read '{m.phrase}' as {field_name} = {m.value} (by meaning, similarity {m.similarity:.2f})")
+        raw.append((field_name, m.value, m.similarity, f"'{m.phrase}' read by meaning"))
     return found
 
 
@@ -207,7 +278,7 @@ def _without_phrases(text: str, phrases: list[str]) -> str:
     """The text with the given phrases (stored names, or phrases read by meaning) cut out, compared
     stem by stem; the rest of the text is kept as written (embeddings read words, not stems)."""
     tokens = list(re.finditer(r"[a-z0-9]+", text.lower()))
-    stems = [stem(t[0]) for t in tokens]
+    stems = [_words(t[0])[0] for t in tokens]
     cut: list[tuple[int, int]] = []
     for phrase in phrases:
         words = _words(phrase)
@@ -296,47 +367,22 @@ def _distinctive(stored: list[str], text: str) -> list[str]:
     return sorted({next(iter(v)) for w, v in owners.items() if len(v) == 1 and w in words})
 
 
-def _joined(text: str) -> str:
-    return " " + " ".join(_words(text)) + " "
+def _like(question: str, vocabulary: Vocabulary, notes: list[str]) -> tuple[LikeTarget | None, str | None]:
+    """The "like X" target (looked up, or read from X's form without a database) and X as written."""
+    if vocabulary.like is not None:
+        notes += vocabulary.like.notes
+        return vocabulary.like.target, vocabulary.like.phrase.text.lstrip("#").upper()
+    phrase = find_like(question)
+    if phrase is None:
+        return None, None
+    return syntactic_target(phrase), phrase.text.lstrip("#").upper()
 
 
-def _longest_phrases(stored: list[tuple[str, str]], text: str) -> list[tuple[str, str]]:
-    """(field, value) pairs whose names the text (from `_joined`) contains as phrases. A name counts
-    only where it is not inside a longer named one ("vehicle loan or lease" names that product, not
-    also a product called "loan"). A trailing abbreviation in parentheses may be left out ("home
-    equity loan or line of credit" names "... (HELOC)")."""
-    spans: list[tuple[int, int, tuple[str, str]]] = []
-    for pair in stored:
-        for name in dict.fromkeys([pair[1], _bare(pair[1])]):
-            phrase = " " + " ".join(_words(name)) + " "
-            if phrase.strip():
-                spans += [(m.start(), m.start() + len(phrase) - 1, pair)
-                          for m in re.finditer(f"(?={re.escape(phrase)})", text)]
-    found = [pair for start, end, pair in spans
-             if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)]
-    return list(dict.fromkeys(found))
-
-
-def _words(text: str) -> list[str]:
-    """Lower-case word stems: stored values and questions are compared through the same stems."""
-    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
-
-
-def _like(question: str) -> LikeTarget | None:
-    match = _LIKE.search(question)
-    if not match:
-        return None
-    target = match[1]
-    if target.lstrip("#").isdigit():
-        return LikeTarget(kind="event", value=target.lstrip("#"))
-    return LikeTarget(kind="entity", value=target.upper())
-
-
-def _entities(question: str, known: set[str], like: LikeTarget | None, notes: list[str],
+def _entities(question: str, known: set[str], like: str | None, notes: list[str],
               stored_elsewhere: set[str]) -> list[Filter]:
     ids = {m.upper() for m in ENTITY_ID.findall(question)} - stored_elsewhere  # e.g. a merchant id
     if like is not None:
-        ids.discard(like.value)
+        ids.discard(like)
     found = sorted(ids & known)
     for unknown in sorted(ids - known):
         notes.append(f"{unknown} is not a stored entity id; it was not used as a filter")
@@ -351,7 +397,7 @@ FUZZY_MIN = 0.8  # pg_trgm word similarity for a stored value to count as named 
 _AMBIGUITY = 0.05
 
 
-def _attribute_filters(found: list[tuple[str, str, float]], notes: list[str]) -> list[Filter]:
+def _attribute_filters(found: list[tuple[str, str, float]], notes: list[str], raw: list[RawReading]) -> list[Filter]:
     """One eq filter per attribute whose stored value the question names; near-ties are only noted."""
     by_field: dict[str, list[tuple[str, float]]] = {}
     for name, value, score in found:
@@ -367,6 +413,7 @@ def _attribute_filters(found: list[tuple[str, str, float]], notes: list[str]) ->
             continue
         if score < 1.0:
             notes.append(f"read as {name} = {best} (approximate match, similarity {score:.2f})")
+            raw.append((name, best, score, "approximate match of the name"))
         filters.append(Filter(field=name, op="eq", value=best))
     return filters
 

@@ -76,7 +76,7 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
              work_mem: str = Settings.model_fields["search_work_mem"].default) -> Retrieval:
     """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""
     compiled = compile_filters(plan.filters)
-    matched = _count(db, compiled)
+    matched = count_matching(db, compiled)
     seed = _seed(db, embedder, plan, compiled)
     k = limit or plan.k
     keywords = keyword_text(plan)
@@ -123,7 +123,8 @@ def candidates(limit: int) -> int:
     return max(limit * 4, MIN_CANDIDATES)
 
 
-def _count(db: Database, compiled: CompiledFilters) -> int:
+def count_matching(db: Database, compiled: CompiledFilters) -> int:
+    """How many events the compiled filters match."""
     statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
     row = db.conn.execute(statement, compiled.params).fetchone()
     return int(row[0]) if row else 0

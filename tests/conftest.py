@@ -24,6 +24,7 @@ from assistant.server import EmbeddedServer
 AS_OF = dt.date(2026, 11, 22)
 # CI clones the repository with shared/ beside it; the data is read there, never copied in.
 CFPB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cfpb"
+FDA_DIR = CFPB_DIR.parent / "fda_food_recalls"
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +59,12 @@ def settings_for(url: str, tmp_path: Path, **overrides: object) -> Settings:
                     **options)  # type: ignore[arg-type]
 
 
+def assistant_in_new_database(server: EmbeddedServer, embedder: Embedder, tmp: Path) -> RiskAssistant:
+    """A RiskAssistant over a new, empty database of the shared server (no LLM configured)."""
+    settings = settings_for(new_database_url(server), tmp)
+    return RiskAssistant(settings, Database.open(settings), embedder)
+
+
 @pytest.fixture
 def db_url(server: EmbeddedServer) -> str:
     """A fresh, empty database for one test."""
@@ -82,9 +89,7 @@ def demo() -> DemoSet:
 def demo_assistant(server: EmbeddedServer, embedder: Embedder,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[RiskAssistant]:
     """A RiskAssistant over a database holding the bundled demo events (loaded once)."""
-    url = new_database_url(server)
-    settings = settings_for(url, tmp_path_factory.mktemp("demo"))
-    assistant = RiskAssistant(settings, Database.open(settings), embedder)
+    assistant = assistant_in_new_database(server, embedder, tmp_path_factory.mktemp("demo"))
     assistant.load_demo()
     yield assistant
     assistant.close()
@@ -104,12 +109,21 @@ class CfpbSet:
 @pytest.fixture(scope="session")
 def cfpb(server: EmbeddedServer, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CfpbSet]:
     """The real CFPB export (complaints with narratives) in its own database, embedded once per session."""
-    url = new_database_url(server)
     tmp = tmp_path_factory.mktemp("cfpb")
-    settings = settings_for(url, tmp)
-    assistant = RiskAssistant(settings, Database.open(settings), embedder)
+    assistant = assistant_in_new_database(server, embedder, tmp)
     path = CFPB_DIR / "complaints_mixed_2015_2020.csv"
     mapping = Mapping.load(resource_dir("mappings") / "cfpb.toml")
     first = assistant.ingest(path, mapping, report_path=tmp / "rejects.csv")
     yield CfpbSet(assistant, first, tmp / "rejects.csv", path)
+    assistant.close()
+
+
+@pytest.fixture(scope="session")
+def fda(server: EmbeddedServer, embedder: Embedder,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[RiskAssistant]:
+    """The real FDA food recall export (5,453 products) in its own database, embedded once per session."""
+    assistant = assistant_in_new_database(server, embedder, tmp_path_factory.mktemp("fda"))
+    mapping = Mapping.load(resource_dir("mappings") / "fda_food_recalls.toml")
+    assistant.ingest(FDA_DIR / "fda_food_recalls_2022_2026.csv", mapping)
+    yield assistant
     assistant.close()

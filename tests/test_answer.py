@@ -68,6 +68,9 @@ def test_no_match_says_so(demo_assistant: RiskAssistant) -> None:
     answer = demo_assistant.ask("fraud alerts in 2019", as_of=AS_OF)
     assert answer.report.matched == 0 and answer.events == [] and answer.citations == []
     assert "No events matched" in answer.summary
+    # The reason is given: the date range is never relaxed, so the answer says what the data covers.
+    assert any(n.startswith("no stored event matches these filters") and "run from 2024-10" in n
+               for n in answer.notes), answer.notes
 
 
 @pytest.mark.slow

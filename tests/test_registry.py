@@ -70,17 +70,22 @@ def test_near_ties_are_reported_not_guessed() -> None:
 
 def test_companies_are_found_by_their_leading_name(cfpb: CfpbSet) -> None:
     assistant = cfpb.assistant
-    for question, company in [("complaints about Experian in 2018", "Experian Information Solutions Inc."),
-                              ("Navient student loan complaints", "Navient Solutions, LLC."),
-                              ("what did customers say about Wells Fargo", "WELLS FARGO & COMPANY")]:
+    for question, company, by_lead in [
+            ("complaints about Experian in 2018", "Experian Information Solutions Inc.", True),
+            ("Navient student loan complaints", "Navient Solutions, LLC.", True),
+            ("what did customers say about Wells Fargo", "WELLS FARGO & COMPANY", False)]:  # the whole name
         plan = assistant.plan(question, as_of=AS_OF)
         assert ("entity_name", "eq", company) in {(f.field, f.op, f.value) for f in plan.filters}, plan.notes
-        assert any("approximate match" in note for note in plan.notes)
-    # A lower-case word, or a word of a stored category name, is not a company's name.
+        # Read from its leading word: less than certain, so it is among the plan's readings.
+        assert by_lead == any(r.filter.field == "entity_name" and r.how.startswith("company") for r in plan.readings)
+    # A word of a stored category name, or a common lower-case word, is not a company's name; a rare
+    # lower-case one is (distinctive among the stored names, and rare in English).
     for question in ["debt collection complaints in 2019", "Debt collection complaints in 2019",
-                     "complaints about experian"]:
+                     "complaints about wells and a chase"]:
         plan = assistant.plan(question, as_of=AS_OF)
         assert not any(f.field == "entity_name" for f in plan.filters), (question, plan.filters)
+    plan = assistant.plan("complaints about experian", as_of=AS_OF)
+    assert ("entity_name", "Experian Information Solutions Inc.") in {(f.field, f.value) for f in plan.filters}
 
 
 def test_the_registry_knows_which_categories_hold_each_subcategory(cfpb: CfpbSet) -> None:

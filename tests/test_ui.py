@@ -211,8 +211,9 @@ def test_handler_answers_and_turns_assistant_errors_into_gr_error(demo_assistant
     history, cleared, plan_text, _, _ = handlers.ask(EXAMPLE_QUESTIONS[3], [], AS_OF.isoformat())
     assert [message["role"] for message in history] == ["user", "assistant"]
     assert cleared == "" and "`category` = `aml_alert`" in plan_text
-    with pytest.raises(gr.Error, match="event 999999"):
-        handlers.ask("events like #999999", [], "")
+    # An unknown "like" target is a note, and the question is still answered.
+    history, _, plan_text, _, _ = handlers.ask("events like #999999", [], AS_OF.isoformat())
+    assert history[-1]["role"] == "assistant" and "999999 is not a stored event id" in plan_text
     with pytest.raises(gr.Error, match="Type a question"):
         handlers.ask("   ", [], "")
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from assistant.models import Answer, EventHit, Filter, Mode, QueryPlan
+from assistant.models import Answer, EventHit, Filter, Mode, QueryPlan, Reading
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "score", "date", "category", "subcategory", "severity", "entity", "amount", "title",
@@ -70,10 +70,18 @@ def format_plan(plan: QueryPlan, notes: Sequence[str] = ()) -> str:
         search.append(f"- **Like {plan.like.kind}:** {_code(plan.like.value)}")
     search.append(f"- **As of:** {plan.as_of.isoformat()} · **k:** {plan.k}")
     lines = ["**Filters**", *filters, "", "**Search**", *search]
+    if plan.readings:
+        lines += ["", "**Read with less than full certainty**", *map(_reading, plan.readings)]
+    if plan.suggestions:
+        lines += ["", "**Suggestions** (not applied: add them in the plan editor)", *map(_reading, plan.suggestions)]
     all_notes = [*plan.notes, *notes]
     if all_notes:
         lines += ["", "**Notes**", *(f"- {_escape(note)}" for note in all_notes)]
     return "\n".join(lines)
+
+
+def _reading(r: Reading) -> str:
+    return f"- {format_filter(r.filter)}: {_escape(r.how)}, certainty {r.certainty:.2f}"
 
 
 def event_rows(answer: Answer) -> list[list[Any]]:

@@ -24,3 +24,10 @@ WHERE field = 'entity_name' AND (SELECT count(*) FROM field_values WHERE field =
 DELETE FROM subcategory_parents;
 INSERT INTO subcategory_parents (subcategory, category, events)
 SELECT subcategory, category, count(*) FROM risk_events WHERE subcategory IS NOT NULL GROUP BY subcategory, category;
+DELETE FROM numeric_fields;
+INSERT INTO numeric_fields (field, events)
+SELECT 'attributes.' || kv.key, count(*)
+FROM risk_events ev, jsonb_each(ev.attributes) kv
+GROUP BY kv.key
+HAVING bool_and(jsonb_typeof(kv.value) = 'number'
+                OR (jsonb_typeof(kv.value) = 'string' AND kv.value #>> '{}' ~ '^\s*[-+]?[0-9][0-9,]*(\.[0-9]+)?\s*$'));
