@@ -67,7 +67,8 @@ def run_agent(question: str, *, db: Database, embedder: Embedder, settings: Sett
     bound it: every model call first checks the run's deadline, and every tool call goes through
     `run_tool`, so that bad arguments and refused values come back to the model as errors."""
     stored = registry.stored_values(db, REGISTRY_FIELDS)
-    meaning = value_names(embedder, {name: list(stored[name]) for name in ("category", "subcategory")})
+    meaning = value_names(embedder, {name: list(stored[name]) for name in ("category", "subcategory")},
+                          thresholds=settings.thresholds)
     session = AgentSession(db, embedder, settings, question, as_of, stored, meaning)
     tools = make_tools(session)
     by_name = {t.name: t for t in tools}

@@ -62,7 +62,7 @@ class RiskAssistant:
         """The plan a question would run, without running it."""
         return pipeline.plan_question(self.db, question, as_of=as_of, k=self.settings.top_k,
                                       fiscal_year_start_month=self.settings.fiscal_year_start_month,
-                                      embedder=self.embedder)
+                                      embedder=self.embedder, thresholds=self.settings.thresholds)
 
     def ingest(self, path: Path, mapping: Mapping | None = None, *, report_path: Path | None = None,
                progress: Progress | None = None) -> IngestResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,19 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How sure a reading must be to become a filter. Calibrated on the planner's development sets
+    (eval/planner_*_dev.jsonl and the earlier sets) and reported on the held-out ones (eval/README.md)."""
+
+    # Embedding similarity of a question phrase to a stored value's name or label: paraphrases score
+    # 0.63-0.92 ("money laundering" / aml alert 0.63), unrelated phrases stay below 0.55.
+    meaning_min: float = 0.6
+    meaning_min_one_word: float = 0.7  # a lone word is weaker evidence ("account" / account takeover 0.62)
+    meaning_margin: float = 0.08  # a runner-up this close makes it a near-tie: noted, not used
+    trigram_min: float = 0.8  # pg_trgm word similarity for an attribute value named approximately
 
 
 def _default_data_dir() -> Path:
@@ -69,6 +83,11 @@ class Settings(BaseSettings):
     # confirmed on the CFPB set built from consumers' labels (0.350 against dense 0.337, 0.304 at 1.0).
     keyword_weight: float = Field(default=0.25, ge=0)
 
+    meaning_min: float = Field(default=Thresholds.meaning_min, ge=0, le=1)
+    meaning_min_one_word: float = Field(default=Thresholds.meaning_min_one_word, ge=0, le=1)
+    meaning_margin: float = Field(default=Thresholds.meaning_margin, ge=0, le=1)
+    trigram_min: float = Field(default=Thresholds.trigram_min, ge=0, le=1)
+
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
 
@@ -76,6 +95,11 @@ class Settings(BaseSettings):
     def pg_dir(self) -> Path:
         """Directory of the embedded PostgreSQL (server files, leases, lock)."""
         return self.data_dir / "postgres"
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The planner's reading thresholds (RISK_MEANING_MIN, RISK_MEANING_MARGIN, RISK_TRIGRAM_MIN, …)."""
+        return Thresholds(self.meaning_min, self.meaning_min_one_word, self.meaning_margin, self.trigram_min)
 
     @property
     def llm_configured(self) -> bool:

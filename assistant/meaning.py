@@ -5,8 +5,8 @@ attributes) by pg_trgm. What it cannot see is a paraphrase: "money laundering" f
 "sanctions hits" for `sanctions_screening_hit`, "complaints about fees" for `fee_dispute`. Here each
 stored category and subcategory name is embedded once (underscores as spaces, well-known acronyms
 spelled out), and the short phrases of the question (runs of one to four content words) are compared
-with them. A phrase is read as a value only when the similarity clears `MEANING_MIN` and no other
-value of the same field comes within `MEANING_MARGIN`; a near-tie is reported, not used.
+with them. A phrase is read as a value only when the similarity clears `Thresholds.meaning_min` and no
+other value of the same field comes within `Thresholds.meaning_margin`; a near-tie is reported, not used.
 Only stored values can come out, so a field or value that does not exist is never emitted.
 """
 
@@ -18,14 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.config import Thresholds
 from assistant.embed import Embedder, Vector
 
-# Calibrated on all-MiniLM-L6-v2 and the planner evaluation sets (eval/planner_*.jsonl): paraphrases
-# score 0.63-0.92 against their value ("money laundering" / aml alert 0.63, "stolen identity" /
-# identity theft 0.87); unrelated phrases stay below 0.55 ("transfers", "debt collectors").
-MEANING_MIN = 0.6
-MEANING_MIN_ONE_WORD = 0.7  # a lone word is weaker evidence than a phrase ("account" / account takeover 0.62)
-MEANING_MARGIN = 0.08
 MAX_WORDS = 4
 
 # Acronyms in value names, spelled out before embedding: the model knows the words better than the letters.
@@ -61,8 +56,9 @@ class ValueNames:
     """The embedded names of one set of stored values; matches question phrases against them."""
 
     def __init__(self, embedder: Embedder, values: dict[str, list[str]],
-                 labels: dict[tuple[str, str], str] | None = None) -> None:
+                 labels: dict[tuple[str, str], str] | None = None, thresholds: Thresholds | None = None) -> None:
         self._embedder = embedder
+        self._t = thresholds or Thresholds()
         self._values = {name: list(stored) for name, stored in values.items() if stored}
         # Each value is embedded as its name and as each synonym of its label; it scores its best one.
         self._owners: dict[str, list[int]] = {}
@@ -101,15 +97,15 @@ class ValueNames:
             phrase, words = spans[i]
             ranked = np.argsort(-scores[i])
             best = float(scores[i][ranked[0]])
-            if best < MEANING_MIN:
+            if best < self._t.meaning_min:
                 break
-            if words & taken or (len(words) == 1 and best < MEANING_MIN_ONE_WORD):
+            if words & taken or (len(words) == 1 and best < self._t.meaning_min_one_word):
                 continue
             if self._shared_word(phrase, field_name, int(ranked[0])):
                 continue
             taken |= words
             runner = float(scores[i][ranked[1]]) if len(ranked) > 1 else -1.0
-            if runner >= best - MEANING_MARGIN:
+            if runner >= best - self._t.meaning_margin:
                 notes.append(f"'{phrase}' could mean {field_name} {stored[ranked[0]]} ({best:.2f}) or "
                              f"{stored[ranked[1]]} ({runner:.2f}); not used as a filter")
                 continue
@@ -214,13 +210,13 @@ _CACHE: OrderedDict[tuple[object, ...], ValueNames] = OrderedDict()
 
 
 def value_names(embedder: Embedder, values: dict[str, list[str]],
-                labels: dict[tuple[str, str], str] | None = None) -> ValueNames:
+                labels: dict[tuple[str, str], str] | None = None, thresholds: Thresholds | None = None) -> ValueNames:
     """The ValueNames for these stored values (and declared labels), built once per model and value
     set (ingestion changes the set; the few most recent sets are kept)."""
     key = (embedder.name, tuple(sorted((name, tuple(sorted(v))) for name, v in values.items())),
-           tuple(sorted((labels or {}).items())))
+           tuple(sorted((labels or {}).items())), thresholds)
     if key not in _CACHE:
-        _CACHE[key] = ValueNames(embedder, values, labels)
+        _CACHE[key] = ValueNames(embedder, values, labels, thresholds)
         while len(_CACHE) > 4:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)

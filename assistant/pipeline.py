@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant import registry
 from assistant.agent import run_agent
-from assistant.config import Settings
+from assistant.config import Settings, Thresholds
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import LLMError
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, k: int = 20,
-                  fiscal_year_start_month: int = 1, embedder: Embedder | None = None) -> QueryPlan:
+                  fiscal_year_start_month: int = 1, embedder: Embedder | None = None,
+                  thresholds: Thresholds | None = None) -> QueryPlan:
     """The plan the deterministic planner makes for a question (with an embedder, it also grounds
     phrases in stored value names by meaning)."""
-    return make_plan(question, load_vocabulary(db, question, embedder), as_of or dt.date.today(), k,
+    return make_plan(question, load_vocabulary(db, question, embedder, thresholds), as_of or dt.date.today(), k,
                      fiscal_year_start_month=fiscal_year_start_month)
 
 
@@ -43,7 +44,8 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
     if plan is None and chat_model is not None and use_agent:
         plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
     plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
-                                 fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder)
+                                 fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder,
+                                 thresholds=settings.thresholds)
     if not given:
         plan, relaxed = relax_plan(db, plan)
         planner_notes += [relaxed] if relaxed else []
@@ -69,19 +71,20 @@ def answer(question: str, *, db: Database, embedder: Embedder, settings: Setting
                   summary=summary, citations=valid, mode=mode, notes=notes)
 
 
-def load_vocabulary(db: Database, question: str, embedder: Embedder | None = None) -> Vocabulary:
+def load_vocabulary(db: Database, question: str, embedder: Embedder | None = None,
+                    thresholds: Thresholds | None = None) -> Vocabulary:
     """Stored categories and subcategories (with their embedded names, given an embedder), the
     categories each subcategory is stored under, the attribute values the question names, and which
     ids in the question are stored entities."""
     stored = registry.stored_values(db, ("category", "subcategory"))
     vocabulary = Vocabulary(categories=stored["category"], subcategories=stored["subcategory"],
-                            choices=registry.choices(db),
+                            choices=registry.choices(db), trigram_min=(thresholds or Thresholds()).trigram_min,
                             numeric_fields={key: [] for key in registry.numeric_fields(db)})
     for row in db.fetch_all("select_subcategory_parents"):
         vocabulary.parents.setdefault(row["subcategory"], set()).add(row["category"])
     if embedder is not None:
         fields = {"category": vocabulary.categories, "subcategory": vocabulary.subcategories, **vocabulary.choices}
-        vocabulary.meaning = value_names(embedder, fields, registry.labels(db, list(fields)))
+        vocabulary.meaning = value_names(embedder, fields, registry.labels(db, list(fields)), thresholds)
     stored_places = registry.place_candidates(db)
     vocabulary.place_fields = place_fields(stored_places)
     vocabulary.place_values = {f.field: stored_places[f.field] for f in vocabulary.place_fields}

@@ -5,37 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 
+from assistant.amounts import amounts_in
 from assistant.companies import CompanyIndex
 from assistant.dates import resolve_dates
 from assistant.ground import Found, read_choices, read_names, read_quantities
 from assistant.like import LikeReading, find_like, syntactic_target
 from assistant.meaning import MeaningMatch, ValueNames
-from assistant.models import Filter, FilterOp, LikeTarget, QueryPlan, Reading
+from assistant.models import Filter, LikeTarget, QueryPlan, Reading
 from assistant.phrases import bare as _bare
 from assistant.phrases import joined as _joined
 from assistant.phrases import longest_phrases as _longest_phrases
 from assistant.phrases import words as _words
 from assistant.places import PlaceField
 
-_AMOUNT = (r"(?<![#\w.,-])(?:(?:usd|eur|gbp)\s*)?[$€£]?\s?(?P<{0}>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-           r"\s*(?P<{0}_scale>k|m|mn|bn|thousand|million|billion)?\b(?![.,]\d)")
-# "more than 3 alerts", "over 50 points": numbers that count or score things are not money.
-_NOT_MONEY = (r"(?!\s*(?:%|percent|x\b|times|(?:day|week|month|quarter|year|hour|minute|point|account|alert"
-              r"|event|transaction|customer|card|merchant|attempt|incident|case|complaint|chargeback|flag|user"
-              r"|entit(?:y|ie)|record|login|device|item)s?\b|people))")
-_COMPARISON = re.compile(
-    r"(?:\b(?:(?:just|slightly|well)\s+)?(?P<cue>over|above|under|below|exceeding|(?:more|greater|less|fewer)\s+than"
-    r"|at\s+(?:least|most)|no\s+(?:more|less)\s+than|upwards\s+of|in\s+excess\s+of)\s+|(?P<sign>[<>]=?)\s*)"
-    + _AMOUNT.format("n") + _NOT_MONEY, re.I)
-_AMOUNT_RANGE = re.compile(r"\bbetween\s+" + _AMOUNT.format("low") + r"\s*(?:and|to|-)\s*" + _AMOUNT.format("high")
-                           + _NOT_MONEY, re.I)
-_OPS: dict[str, FilterOp] = {
-    "over": "gt", "above": "gt", "exceeding": "gt", "more than": "gt", "greater than": "gt", "upwards of": "gt",
-    "in excess of": "gt", ">": "gt", "under": "lt", "below": "lt", "less than": "lt", "fewer than": "lt", "<": "lt",
-    "at least": "gte", "no less than": "gte", ">=": "gte", "at most": "lte", "no more than": "lte", "<=": "lte"}
-_SCALES = {"k": 3, "thousand": 3, "m": 6, "mn": 6, "million": 6, "bn": 9, "billion": 9}
 # A negation reaches to the end of its clause: punctuation, or a word that starts a new condition.
 _NEGATION = re.compile(
     r"(?<![\w-])(?P<cue>excluding|exclude|except(?:\s+for)?|but\s+not|without|not|other\s+than|apart\s+from"
@@ -80,6 +63,7 @@ class Vocabulary:
     place_fields: list[PlaceField] = field(default_factory=list)
     place_values: dict[str, list[str]] = field(default_factory=dict)
     companies: CompanyIndex | None = None
+    trigram_min: float = 0.8  # pg_trgm word similarity for an attribute value to count as named (Thresholds)
 
 
 # A reading the planner was not sure of: (field, value, certainty, how it was read).
@@ -95,7 +79,7 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
     wanted_text, unwanted_text = _negations(semantic, vocabulary)
     quantities = read_quantities(wanted_text, vocabulary.numeric_fields)
     wanted_text = _cut(wanted_text, quantities.spans)
-    filters += [r.filter for r in quantities.readings] + _amounts(wanted_text)
+    filters += [r.filter for r in quantities.readings] + amounts_in(wanted_text)
     like, like_text = _like(question, vocabulary, notes)
     names, unwanted_names = _names(wanted_text, vocabulary, notes), _names(unwanted_text, vocabulary, notes)
     wanted_text, unwanted_text = _cut(wanted_text, names.spans), _cut(unwanted_text, unwanted_names.spans)
@@ -108,7 +92,7 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
     # A value another filter already reads ("Class I" as the category) does not name an attribute too.
     # Choice fields are read below, by words or meaning; pg_trgm reads the longer-tailed attributes.
     named = [a for a in vocabulary.attribute_values if a[1].lower() not in said and a[0] not in vocabulary.choices]
-    filters += _attribute_filters(named, notes, raw)
+    filters += _attribute_filters(named, vocabulary.trigram_min, notes, raw)
     choices = _choices(wanted_text, filters, vocabulary, notes)
     filters += [r.filter for r in choices.readings]
     query = re.sub(r"\s+(?:in|during|for|from)$", "", re.sub(r"\s+", " ", semantic).strip(" ,.?")) or question
@@ -166,27 +150,6 @@ def _dates(question: str, as_of: dt.date, fiscal_year_start_month: int,
     start, stop = match.span
     return [Filter(field="occurred_at", op="gte", value=match.start.isoformat()),
             Filter(field="occurred_at", op="lt", value=match.end.isoformat())], question[:start] + " " + question[stop:]
-
-
-def _amounts(text: str) -> list[Filter]:
-    """Amount bounds: "over $5k" (gt 5000), "just under 10k" (lt 10000), "between $1k and $10k"."""
-    found: list[Filter] = []
-    for m in _AMOUNT_RANGE.finditer(text):
-        low, high = sorted((_money(m["low"], m["low_scale"]), _money(m["high"], m["high_scale"])))
-        found.append(Filter(field="amount", op="between", value=[_plain(low), _plain(high)]))
-    for m in _COMPARISON.finditer(text):
-        op = _OPS[" ".join((m["cue"] or m["sign"]).lower().split())]
-        found.append(Filter(field="amount", op=op, value=_plain(_money(m["n"], m["n_scale"]))))
-    return found
-
-
-def _money(number: str, scale: str | None) -> Decimal:
-    return Decimal(number.replace(",", "")).scaleb(_SCALES[scale.lower()] if scale else 0)
-
-
-def _plain(amount: Decimal) -> str:
-    """A plain decimal string: no exponent, no trailing zeros ("5000", "2.5")."""
-    return format(amount.normalize(), "f")
 
 
 def _negations(text: str, vocabulary: Vocabulary) -> tuple[str, str]:
@@ -393,15 +356,15 @@ def _entities(question: str, known: set[str], like: str | None, notes: list[str]
     return [Filter(field="entity_id", op="in", value=found)]
 
 
-FUZZY_MIN = 0.8  # pg_trgm word similarity for a stored value to count as named in the question
 _AMBIGUITY = 0.05
 
 
-def _attribute_filters(found: list[tuple[str, str, float]], notes: list[str], raw: list[RawReading]) -> list[Filter]:
+def _attribute_filters(found: list[tuple[str, str, float]], least: float, notes: list[str],
+                       raw: list[RawReading]) -> list[Filter]:
     """One eq filter per attribute whose stored value the question names; near-ties are only noted."""
     by_field: dict[str, list[tuple[str, float]]] = {}
     for name, value, score in found:
-        if score >= FUZZY_MIN and _specific(value):
+        if score >= least and _specific(value):
             by_field.setdefault(name, []).append((value, score))
     filters = []
     for name, candidates in by_field.items():

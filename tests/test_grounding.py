@@ -167,3 +167,10 @@ def test_companies_named_together_are_one_filter(breaches: RiskAssistant) -> Non
     found = _filters(breaches, "breaches at acme health partners or Bolt Savings Bank in 2023")
     names = '["Acme Health Partners, LLC", "Bolt Savings Bank, N.A."]'
     assert ("entity_name", "in", names) in found and sum(name == "entity_name" for name, _, _ in found) == 1
+
+
+def test_reading_thresholds_are_settings(breaches: RiskAssistant) -> None:
+    settings = breaches.settings.model_copy(update={"meaning_min": 0.99, "meaning_min_one_word": 0.99})
+    strict = RiskAssistant(settings, breaches.db, breaches.embedder)  # shares the database: not closed here
+    assert ("attributes.channel", "eq", '"PH"') in _filters(breaches, "incidents reported over the telephone")
+    assert ("attributes.channel", "eq", '"PH"') not in _filters(strict, "incidents reported over the telephone")
