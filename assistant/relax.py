@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from assistant.db import Database
 from assistant.filters import compile_filters
-from assistant.models import Filter, QueryPlan
+from assistant.models import Filter, QueryPlan, Reading
 from assistant.retrieve import count_matching
 
 # Kinds of filter from the most specific, dropped first, to the broadest (dates are never dropped).
@@ -104,7 +104,9 @@ def _relaxed(plan: QueryPlan, kept: list[Filter], dropped: list[Filter], matched
         note = (f"only {matched} event(s) match with {said}, against {found} without it; it was left out as "
                 f"too uncertain to decide the answer alone, showing {showing}")
     readings = [r for r in plan.readings if r.filter not in dropped]
-    suggestions = [*plan.suggestions, *[r for r in plan.readings if r.filter in dropped]]
+    read = {str(r.filter): r for r in plan.readings}
+    suggestions = [*plan.suggestions, *[read.get(str(f)) or Reading(filter=f, certainty=1.0, how="left out: no event "
+                                                                       "matched with it") for f in dropped]]
     update = {"filters": kept, "readings": readings, "notes": [*plan.notes, note], "suggestions": suggestions}
     return plan.model_copy(update=update), note
 
