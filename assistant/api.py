@@ -46,11 +46,12 @@ class RiskAssistant:
         return "offline" if self.chat_model is None else "llm"
 
     def ask(self, question: str, *, as_of: dt.date | None = None,
-            plan: QueryPlan | None = None) -> Answer:
-        """Answer a question (or run an edited plan) with cited events."""
+            plan: QueryPlan | None = None, exact: bool = True) -> Answer:
+        """Answer a question (or run a given plan) with cited events. A given plan runs exactly as it
+        is (an analyst's edit); `exact=False` lets an empty one be relaxed like a plan made here."""
         return pipeline.answer(question, db=self.db, embedder=self.embedder, settings=self.settings,
                                chat_model=self.chat_model, as_of=as_of, plan=plan,
-                               use_agent=self.settings.llm_agent)
+                               use_agent=self.settings.llm_agent, relax=plan is None or not exact)
 
     def conversation(self) -> Conversation:
         """A thread of questions in which follow-ups refine the previous plan."""

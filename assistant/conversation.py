@@ -28,7 +28,7 @@ class Conversation:
     def ask(self, question: str, *, as_of: dt.date | None = None) -> Answer:
         """Answer a question, refining the previous plan when the question is a follow-up."""
         plan = self.plan(question, as_of=as_of)
-        answer = self.assistant.ask(question, plan=plan)
+        answer = self.assistant.ask(question, plan=plan, exact=False)  # the planner's plan: relaxed if empty
         self.last_plan = answer.plan
         return answer
 

@@ -37,16 +37,17 @@ def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, 
 
 def answer(question: str, *, db: Database, embedder: Embedder, settings: Settings,
            chat_model: BaseChatModel | None = None, as_of: dt.date | None = None,
-           plan: QueryPlan | None = None, use_agent: bool = False) -> Answer:
-    """Plan (unless a plan is given), retrieve under the filters, report, summarise, cite."""
+           plan: QueryPlan | None = None, use_agent: bool = False, relax: bool | None = None) -> Answer:
+    """Plan (unless a plan is given), relax a plan that matches nothing (by default only a plan made
+    here: an edited plan runs exactly as given), retrieve under the filters, report, summarise, cite."""
     planner_notes: list[str] = []
-    given = plan is not None  # an edited plan runs exactly as given
+    relax = plan is None if relax is None else relax
     if plan is None and chat_model is not None and use_agent:
         plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
     plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
                                  fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder,
                                  thresholds=settings.thresholds)
-    if not given:
+    if relax:
         plan, relaxed = relax_plan(db, plan)
         planner_notes += [relaxed] if relaxed else []
     found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),

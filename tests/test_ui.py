@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -242,3 +243,13 @@ def test_an_edited_plan_runs_exactly_and_bad_edits_are_refused(demo_assistant: R
         handlers.run_plan(json.dumps({**edited, "k": "many"}), [])
     with pytest.raises(gr.Error, match="unknown filter field"):
         handlers.run_plan(json.dumps({**edited, "filters": [{"field": "password", "op": "eq", "value": 1}]}), [])
+
+
+def test_a_question_that_matches_nothing_is_relaxed_with_its_reason_shown(demo_assistant: RiskAssistant) -> None:
+    handlers = Handlers(demo_assistant)
+    history, _, plan_text, plan_json, _ = handlers.ask("structuring alerts at QuickShip Electronics in March 2026",
+                                                        [], AS_OF.isoformat())
+    shown = plan_text.replace("\\_", "_")  # markdown escapes underscores
+    assert "left out attributes.merchant_name eq QuickShip Electronics" in shown and "**Suggestions**" in shown
+    assert not any(f["field"] == "attributes.merchant_name" for f in plan_json["filters"])
+    assert re.search(r"\b30 events match", history[-1]["content"])
