@@ -1,5 +1,6 @@
-"""Readings beyond category and subcategory: a low-cardinality field's value named by its words or its
-meaning, and numbers bound to a numeric attribute.
+"""Readings beyond category and subcategory: places and companies (assistant/places.py,
+assistant/companies.py), a low-cardinality field's value named by its words or its meaning, and
+numbers bound to a numeric attribute (assistant/quantities.py).
 
 Every reading carries a certainty (1.0 for the stored words themselves) and says how it was read; the
 planner applies it as a filter and lists it in the plan's `readings`, the first to relax when nothing
