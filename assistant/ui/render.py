@@ -74,7 +74,7 @@ def format_plan(plan: QueryPlan, notes: Sequence[str] = ()) -> str:
         lines += ["", "**Read with less than full certainty**", *map(_reading, plan.readings)]
     if plan.suggestions:
         lines += ["", "**Suggestions** (not applied: add them in the plan editor)", *map(_reading, plan.suggestions)]
-    all_notes = [*plan.notes, *notes]
+    all_notes = list(dict.fromkeys([*plan.notes, *notes]))  # a relaxation note is in both
     if all_notes:
         lines += ["", "**Notes**", *(f"- {_escape(note)}" for note in all_notes)]
     return "\n".join(lines)
