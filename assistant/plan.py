@@ -88,7 +88,7 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
     wanted += [r.filter for r in names.readings]
     unwanted += [r.filter for r in unwanted_names.readings]
     filters += _without(wanted, unwanted) + [_negated(f) for f in unwanted]
-    said = {str(v).lower() for f in filters for v in (f.value if isinstance(f.value, list) else [f.value])}
+    said = {v.lower() for v in _values(filters)}
     # A value another filter already reads ("Class I" as the category) does not name an attribute too.
     # Choice fields are read below, by words or meaning; pg_trgm reads the longer-tailed attributes.
     named = [a for a in vocabulary.attribute_values if a[1].lower() not in said and a[0] not in vocabulary.choices]
@@ -106,7 +106,8 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
 def _names(text: str, vocabulary: Vocabulary, notes: list[str]) -> Found:
     """Places and companies the text names; the stored category names in it are not read as either."""
     stored = vocabulary.categories + vocabulary.subcategories
-    spans = [(m.start(), m.end()) for name in stored for m in re.finditer(_name_pattern(name), text, re.I)]
+    spans = [(m.start(), m.end()) for name in stored if re.search(r"[A-Za-z0-9]", name)
+             for m in re.finditer(_name_pattern(name), text, re.I)]
     return read_names(text, vocabulary.place_fields, vocabulary.place_values, vocabulary.companies, spans, notes)
 
 
@@ -116,10 +117,15 @@ def _name_pattern(name: str) -> str:
 
 def _choices(text: str, filters: list[Filter], vocabulary: Vocabulary, notes: list[str]) -> Found:
     """Low-cardinality fields not yet filtered, read from the words no other filter used."""
-    used = [str(v) for f in filters for v in (f.value if isinstance(f.value, list) else [f.value])]
+    used = _values(filters)
     open_fields = {name: values for name, values in vocabulary.choices.items()
                    if name not in {f.field for f in filters}}
     return read_choices(_without_phrases(text, used), open_fields, vocabulary.meaning, notes)
+
+
+def _values(filters: list[Filter]) -> list[str]:
+    """Every value the filters name, as text (the items of a list value one by one)."""
+    return [str(v) for f in filters for v in (f.value if isinstance(f.value, list) else [f.value])]
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:

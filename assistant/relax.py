@@ -92,8 +92,8 @@ def _rank(f: Filter) -> int:
 
 def _relaxed(plan: QueryPlan, kept: list[Filter], dropped: list[Filter], matched: int,
              found: int) -> tuple[QueryPlan, str]:
-    how = {str(r.filter): r.how for r in plan.readings}
-    said = "; ".join(f"{f}" + (f" ({how[str(f)]})" if str(f) in how else "") for f in dropped)
+    read = {str(r.filter): r for r in plan.readings}
+    said = "; ".join(f"{f}" + (f" ({read[str(f)].how})" if str(f) in read else "") for f in dropped)
     showing = "; ".join(map(str, kept)) or "no filters"
     if matched == 0:
         every = " and ".join(map(str, plan.filters))
@@ -104,7 +104,6 @@ def _relaxed(plan: QueryPlan, kept: list[Filter], dropped: list[Filter], matched
         note = (f"only {matched} event(s) match with {said}, against {found} without it; it was left out as "
                 f"too uncertain to decide the answer alone, showing {showing}")
     readings = [r for r in plan.readings if r.filter not in dropped]
-    read = {str(r.filter): r for r in plan.readings}
     suggestions = [*plan.suggestions, *[read.get(str(f)) or Reading(filter=f, certainty=1.0, how="left out: no event "
                                                                        "matched with it") for f in dropped]]
     update = {"filters": kept, "readings": readings, "notes": [*plan.notes, note], "suggestions": suggestions}
