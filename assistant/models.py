@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+import uuid
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,38 +99,244 @@ class Count(BaseModel):
     event_ids: list[int] = Field(default_factory=list)
 
 
-class AmountStats(BaseModel):
-    """Amount statistics, in one currency, over the retrieved events that have an amount."""
+FactKind = Literal["count", "share", "amount", "number", "change", "p_value", "date"]
+NoteKind = Literal["coverage", "planner", "relaxed", "retrieval", "like", "trend", "llm", "check", "offline"]
 
+
+class Fact(BaseModel):
+    """One computed figure with a stable key, so that a number in prose can be traced to what produced it."""
+
+    key: str  # e.g. "matched.category[fraud_alert].count", "trend.count.change_pct"
+    label: str  # the figure in words, for prompts and for the checker's notes
+    value: float | int | str  # a "date" fact holds an ISO date or month ("2025-11-03", "2025-11")
+    kind: FactKind
+    currency: str | None = None
+    event_ids: list[int] = Field(default_factory=list)  # evidence events behind it, when it counts evidence
+
+
+class Breakdown(BaseModel):
+    """Counts of one dimension (category, subcategory, severity, month, entity) over one set of events."""
+
+    dimension: str
+    scope: Literal["matched", "evidence"]
+    total: int  # events in the scope
+    counts: list[Count] = Field(default_factory=list)  # most common first (months: in date order)
+
+
+class AmountStats(BaseModel):
+    """Amount statistics in one currency over one set of events (those with an amount)."""
+
+    scope: Literal["matched", "evidence"]
     currency: str | None
     events: int
     total: Decimal
     median: Decimal
+    min: Decimal
     max: Decimal
 
 
-class PatternReport(BaseModel):
-    """Aggregates over the evidence (the best-ranked matching events), computed by the database."""
+class NumericStats(BaseModel):
+    """Statistics of one numeric attribute (or a before/after change, such as a score drop) over one set."""
 
-    evidence: int  # events aggregated: the top evidence_size by similarity under the filters
-    matched: int  # events matching the filters in all
-    by_category: list[Count] = Field(default_factory=list)
-    by_severity: list[Count] = Field(default_factory=list)
-    by_month: list[Count] = Field(default_factory=list)
-    top_entities: list[Count] = Field(default_factory=list)
-    shared_attributes: list[Count] = Field(default_factory=list)
+    scope: Literal["matched", "evidence"]
+    field: str  # an attribute key, or "<name> change" for a <name>_before / <name>_after pair
+    events: int
+    mean: float
+    median: float
+    min: float
+    max: float
+
+
+class TrendAmount(BaseModel):
+    """Amount totals in one currency, this period and the previous one."""
+
+    currency: str | None
+    total: Decimal
+    previous_total: Decimal
+
+
+class Trend(BaseModel):
+    """The plan's period against the preceding period of equal length, under the same other filters."""
+
+    start: dt.date
+    end: dt.date  # exclusive
+    previous_start: dt.date  # the previous period is [previous_start, start)
+    count: int
+    previous_count: int
+    change_pct: float | None  # None when the previous period had no events
+    p_value: float  # two-sided exact test of equal Poisson rates (a binomial test on count | total)
+    significant: bool  # p_value < 0.05
+    amounts: list[TrendAmount] = Field(default_factory=list)
+    note: str | None = None  # e.g. the stored data starts inside the previous period
+
+
+class LikeContrast(BaseModel):
+    """For "like X": what the target's events and the matches share, and how the matches differ."""
+
+    target: str
+    target_events: int
+    profile: dict[str, str] = Field(default_factory=dict)  # the target's most common value per field
+    shared: list[Count] = Field(default_factory=list)  # "<field> = <target value>": evidence events sharing it
+    differing: list[Count] = Field(default_factory=list)  # "<field> = <other value>": the matches' commonest other
+
+
+class Facts(BaseModel):
+    """Everything the database computed for an answer, over every matching event and over the evidence."""
+
+    matched: int
+    evidence: int
+    breakdowns: list[Breakdown] = Field(default_factory=list)
     amounts: list[AmountStats] = Field(default_factory=list)
-    representative_ids: list[int] = Field(default_factory=list)
+    numeric: list[NumericStats] = Field(default_factory=list)
+    shared_attributes: list[Count] = Field(default_factory=list)  # attribute values several evidence events share
+    trend: Trend | None = None
+    like: LikeContrast | None = None
+    items: list[Fact] = Field(default_factory=list)  # every figure above, flattened under its stable key
+
+    def breakdown(self, dimension: str, scope: Literal["matched", "evidence"] = "matched") -> list[Count]:
+        """The counts of one dimension in one scope (empty when not computed)."""
+        found = [b for b in self.breakdowns if b.dimension == dimension and b.scope == scope]
+        return found[0].counts if found else []
+
+    def fact(self, key: str) -> Fact | None:
+        """The fact under a stable key, if computed."""
+        return next((f for f in self.items if f.key == key), None)
+
+
+class Theme(BaseModel):
+    """A group of similar evidence events, labelled by its distinctive terms."""
+
+    id: int  # 1 = the largest
+    label: str
+    terms: list[str]
+    size: int
+    share: float  # of the evidence, 0..1
+    event_ids: list[int]
+    representative_ids: list[int]  # nearest the theme's centroid first
+    dominant: list[Count] = Field(default_factory=list)  # "<field> = <value>" held by most of the theme
+
+
+class ThemeSet(BaseModel):
+    """The themes found over the evidence and how they were found."""
+
+    method: Literal["hdbscan", "kmeans", "none"]
+    themes: list[Theme] = Field(default_factory=list)
+    unassigned: int = 0  # evidence events in no theme (HDBSCAN's noise)
+
+
+class Anomaly(BaseModel):
+    """An evidence event that stands out, and why in words."""
+
+    event_id: int
+    kind: Literal["outlier", "amount", "timing"]
+    score: float  # distance ratio or robust z-score: larger is more unusual
+    reason: str
+
+
+class Pattern(BaseModel):
+    """One pattern in an answer: a short title, a sentence or two, and the events that show it."""
+
+    title: str
+    text: str  # plain text; may hold citation markers [#id]
+    event_ids: list[int] = Field(default_factory=list)
+
+
+class Note(BaseModel):
+    """Something the analyst should know about how an answer was made."""
+
+    kind: NoteKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Answer(BaseModel):
-    """The result of a question: the plan that ran, the evidence, the summary and its citations."""
+    """A checked answer: structure, not markup. Renderers (assistant/render/) format it per target."""
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    question: str
+    analyst: str = "local"
+    plan: QueryPlan
+    events: list[EventHit]  # the listed events, cited first
+    evidence_ids: list[int] = Field(default_factory=list)  # the best-ranked events facts and themes drew on
+    evidence_scores: list[float] = Field(default_factory=list)
+    summary: str  # plain text; citation markers [#id]
+    patterns: list[Pattern] = Field(default_factory=list)
+    facts: Facts
+    themes: ThemeSet = Field(default_factory=lambda: ThemeSet(method="none"))
+    anomalies: list[Anomaly] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
+    citations: list[int] = Field(default_factory=list)
+    mode: Mode
+    llm_model: str | None = None
+    notes: list[Note] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)  # milliseconds per stage
+
+    @property
+    def coverage(self) -> str:
+        """How much was read: every matching event for the facts, the best-ranked for themes and listing."""
+        return (f"{self.facts.matched} events match; the themes and listed events are drawn from the "
+                f"{self.facts.evidence} best-ranked")
+
+
+class AnswerRequest(BaseModel):
+    """A question for pipeline.answer_stream, from any front."""
 
     question: str
+    analyst: str = "local"
+    as_of: dt.date | None = None
+    plan: QueryPlan | None = None  # a given plan runs as is
+    exact: bool = True  # with a given plan: False lets an empty one be relaxed like a planner's
+    previous: QueryPlan | None = None  # the conversation's last plan: a follow-up refines it
+
+
+class PlanEvent(BaseModel):
+    """Stage 1: the plan that will run, and how it was made."""
+
+    stage: Literal["plan"] = "plan"
     plan: QueryPlan
-    events: list[EventHit]
-    report: PatternReport
-    summary: str
-    citations: list[int]
-    mode: Mode
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+
+
+class EvidenceEvent(BaseModel):
+    """Stage 2: how many events match, and the listed hits."""
+
+    stage: Literal["evidence"] = "evidence"
+    matched: int
+    evidence: int
+    hits: list[EventHit]
+
+
+class FactsEvent(BaseModel):
+    """Stage 3: the facts over every matching event and over the evidence."""
+
+    stage: Literal["facts"] = "facts"
+    facts: Facts
+
+
+class ThemesEvent(BaseModel):
+    """Stage 4: themes and anomalies among the evidence."""
+
+    stage: Literal["themes"] = "themes"
+    themes: ThemeSet
+    anomalies: list[Anomaly]
+
+
+class SummaryDelta(BaseModel):
+    """Stage 5, repeated: summary text as it is written (LLM tokens, or offline report sections).
+    The final Answer holds the checked summary, which may differ from the drafted deltas."""
+
+    stage: Literal["summary"] = "summary"
+    text: str
+
+
+class AnswerEvent(BaseModel):
+    """Stage 6: the final, checked answer (already recorded under its id)."""
+
+    stage: Literal["answer"] = "answer"
+    answer: Answer
+
+
+StreamEvent = Annotated[PlanEvent | EvidenceEvent | FactsEvent | ThemesEvent | SummaryDelta | AnswerEvent,
+                        Field(discriminator="stage")]
