@@ -340,3 +340,17 @@ class AnswerEvent(BaseModel):
 
 StreamEvent = Annotated[PlanEvent | EvidenceEvent | FactsEvent | ThemesEvent | SummaryDelta | AnswerEvent,
                         Field(discriminator="stage")]
+
+
+class PatternReport(BaseModel):
+    """TEMPORARY (issue 9 in progress): the old report, until pipeline.py moves to Facts."""
+
+    evidence: int
+    matched: int
+    by_category: list[Count] = Field(default_factory=list)
+    by_severity: list[Count] = Field(default_factory=list)
+    by_month: list[Count] = Field(default_factory=list)
+    top_entities: list[Count] = Field(default_factory=list)
+    shared_attributes: list[Count] = Field(default_factory=list)
+    amounts: list[Any] = Field(default_factory=list)
+    representative_ids: list[int] = Field(default_factory=list)
