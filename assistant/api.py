@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,11 +16,44 @@ from assistant.embed import Embedder
 from assistant.ingest import IngestResult, Progress, ingest_file
 from assistant.llm import make_chat_model
 from assistant.mapping import Mapping
-from assistant.models import Answer, Mode, QueryPlan
+from assistant.models import Answer, AnswerEvent, AnswerRequest, Mode, PlanEvent, QueryPlan, StreamEvent, SummaryDelta
+from assistant.planning import plan_request
 from assistant.resources import resource_dir
 
 if TYPE_CHECKING:
     from assistant.conversation import Conversation
+
+
+class AnswerStream:
+    """An answer being made (the shape of simonw/llm's Response): iterate for its typed stages, from the
+    plan to the final AnswerEvent, or call .answer() to run it to the end."""
+
+    def __init__(self, events: Iterator[StreamEvent]) -> None:
+        self._events = events
+        self._answer: Answer | None = None
+        self.on_plan: Callable[[QueryPlan], None] | None = None  # a conversation remembers the plan here
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        for event in self._events:
+            if isinstance(event, PlanEvent) and self.on_plan is not None:
+                self.on_plan(event.plan)
+            if isinstance(event, AnswerEvent):
+                self._answer = event.answer
+            yield event
+
+    def text(self) -> Iterator[str]:
+        """The summary as it is written (the final Answer holds the checked text)."""
+        for event in self:
+            if isinstance(event, SummaryDelta):
+                yield event.text
+
+    def answer(self) -> Answer:
+        """The final answer, running whatever stages are left."""
+        for _ in self:
+            pass
+        if self._answer is None:
+            raise AssertionError("the answer stream ended without an answer")  # the pipeline always ends with one
+        return self._answer
 
 
 class RiskAssistant:
@@ -45,25 +79,33 @@ class RiskAssistant:
         """"llm" when a chat model is configured, else "offline"."""
         return "offline" if self.chat_model is None else "llm"
 
-    def ask(self, question: str, *, as_of: dt.date | None = None,
-            plan: QueryPlan | None = None, exact: bool = True) -> Answer:
-        """Answer a question (or run a given plan) with cited events. A given plan runs exactly as it
-        is (an analyst's edit); `exact=False` lets an empty one be relaxed like a plan made here."""
-        return pipeline.answer(question, db=self.db, embedder=self.embedder, settings=self.settings,
-                               chat_model=self.chat_model, as_of=as_of, plan=plan,
-                               use_agent=self.settings.llm_agent, relax=plan is None or not exact)
+    def ask_stream(self, question: str, *, as_of: dt.date | None = None, plan: QueryPlan | None = None,
+                   exact: bool = True, previous: QueryPlan | None = None, analyst: str = "local") -> AnswerStream:
+        """Start answering: iterate the result for its stages, or call .answer() for the whole.
+        A given plan runs exactly as it is (an analyst's edit; `exact=False` lets an empty one be relaxed
+        like a plan made here); `previous` is the conversation's last plan, which a follow-up refines."""
+        request = AnswerRequest(question=question, analyst=analyst, as_of=as_of, plan=plan, exact=exact,
+                                previous=previous)
+        return AnswerStream(pipeline.answer_stream(request, db=self.db, embedder=self.embedder,
+                                                   settings=self.settings, chat_model=self.chat_model))
 
-    def conversation(self) -> Conversation:
+    def ask(self, question: str, *, as_of: dt.date | None = None, plan: QueryPlan | None = None,
+            exact: bool = True, previous: QueryPlan | None = None, analyst: str = "local") -> Answer:
+        """Answer a question (or run a given plan) with a checked, cited, recorded Answer."""
+        return self.ask_stream(question, as_of=as_of, plan=plan, exact=exact, previous=previous,
+                               analyst=analyst).answer()
+
+    def conversation(self, analyst: str = "local") -> Conversation:
         """A thread of questions in which follow-ups refine the previous plan."""
         from assistant.conversation import Conversation
 
-        return Conversation(self)
+        return Conversation(self, analyst)
 
-    def plan(self, question: str, *, as_of: dt.date | None = None) -> QueryPlan:
-        """The plan a question would run, without running it."""
-        return pipeline.plan_question(self.db, question, as_of=as_of, k=self.settings.top_k,
-                                      fiscal_year_start_month=self.settings.fiscal_year_start_month,
-                                      embedder=self.embedder, thresholds=self.settings.thresholds)
+    def plan(self, question: str, *, as_of: dt.date | None = None, previous: QueryPlan | None = None) -> QueryPlan:
+        """The plan `ask` would run for a question (the agent's, when an LLM is configured), without running it."""
+        request = AnswerRequest(question=question, as_of=as_of, previous=previous)
+        return plan_request(request, db=self.db, embedder=self.embedder, settings=self.settings,
+                            chat_model=self.chat_model)[0]
 
     def ingest(self, path: Path, mapping: Mapping | None = None, *, report_path: Path | None = None,
                progress: Progress | None = None) -> IngestResult:

@@ -17,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.models import QueryPlan
+from assistant.models import EvidenceEvent, PlanEvent, QueryPlan
+from assistant.render.text import clean, to_text
 
 if TYPE_CHECKING:
     from assistant.api import RiskAssistant
@@ -98,16 +99,25 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Answer a question with a pattern report that cites event ids."""
+    """Answer a question: the plan, then the pattern report with cited event ids (each stage as it is ready)."""
     with _errors():
         assistant = _assistant()
-        answer = assistant.ask(question, as_of=_as_of(as_of))
+        stream = assistant.ask_stream(question, as_of=_as_of(as_of))
+        for event in stream:
+            if as_json:
+                continue
+            if isinstance(event, PlanEvent):
+                out.print(f"[bold]Plan[/bold]: {clean(_plan_line(event.plan))}", highlight=False)
+            elif isinstance(event, EvidenceEvent):
+                err.print(f"{event.matched:,} events match; reading the {event.evidence:,} best-ranked…",
+                          highlight=False)
+        answer = stream.answer()
         if as_json:
             _write(answer.model_dump_json(indent=2))
         else:
-            out.print(f"[bold]Plan[/bold]: {_plan_line(answer.plan)}", highlight=False)
-            out.print(answer.summary, markup=False, highlight=False)
-            out.print(f"\nmode: {answer.mode} · {'; '.join(answer.notes)}", highlight=False)
+            out.print(to_text(answer), markup=False, highlight=False)
+            timings = ", ".join(f"{stage} {ms:,.0f} ms" for stage, ms in answer.timings.items())
+            out.print(f"\nmode: {answer.mode} · answer {answer.id} · {timings}", highlight=False)
         assistant.close()
 
 

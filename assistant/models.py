@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -341,16 +341,3 @@ class AnswerEvent(BaseModel):
 StreamEvent = Annotated[PlanEvent | EvidenceEvent | FactsEvent | ThemesEvent | SummaryDelta | AnswerEvent,
                         Field(discriminator="stage")]
 
-
-class PatternReport(BaseModel):
-    """TEMPORARY (issue 9 in progress): the old report, until pipeline.py moves to Facts."""
-
-    evidence: int
-    matched: int
-    by_category: list[Count] = Field(default_factory=list)
-    by_severity: list[Count] = Field(default_factory=list)
-    by_month: list[Count] = Field(default_factory=list)
-    top_entities: list[Count] = Field(default_factory=list)
-    shared_attributes: list[Count] = Field(default_factory=list)
-    amounts: list[Any] = Field(default_factory=list)
-    representative_ids: list[int] = Field(default_factory=list)

@@ -1,139 +1,237 @@
-"""The one entry point every front calls: a question in, a cited Answer out."""
+"""The one entry point every front calls: a request in, a stream of typed stages out, a checked Answer last.
+
+Stages, in order: the plan; the evidence (how many events match, the listed hits); the facts over every
+matching event and over the evidence; themes and anomalies among the evidence; the summary as it is
+written (LLM token deltas, or the offline report's sections); the final checked, recorded Answer.
+The database and the analytics compute every figure; an LLM only narrates, and `check.py` holds it to them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant import registry
-from assistant.agent import run_agent
-from assistant.config import Settings, Thresholds
+from assistant.anomalies import find_anomalies
+from assistant.check import Check, check_citations, check_text
+from assistant.config import Settings
 from assistant.db import Database
+from assistant.draft import Draft, prompt_hashes, write_draft
 from assistant.embed import Embedder
 from assistant.errors import LLMError
-from assistant.like import find_like, resolve_like
-from assistant.meaning import value_names
-from assistant.models import Answer, EventHit, Mode, PatternReport, QueryPlan
-from assistant.places import place_fields
-from assistant.plan import ENTITY_ID, Vocabulary, make_plan
-from assistant.relax import relax_plan
-from assistant.report import build_report
-from assistant.retrieve import Fusion, retrieve
-from assistant.summarize import citations, llm_summary, offline_summary, strip_citations
+from assistant.facts import compute_facts
+from assistant.figures import event_items, theme_items
+from assistant.models import (
+    Anomaly,
+    Answer,
+    AnswerEvent,
+    AnswerRequest,
+    EventHit,
+    EvidenceEvent,
+    Fact,
+    Facts,
+    FactsEvent,
+    Mode,
+    Note,
+    Pattern,
+    PlanEvent,
+    QueryPlan,
+    StreamEvent,
+    SummaryDelta,
+    ThemeSet,
+    ThemesEvent,
+)
+from assistant.narrate import OFFLINE_NOTICE, Narrative, narrate
+from assistant.planning import plan_request
+from assistant.record import record_answer
+from assistant.retrieve import Fusion, Retrieval, retrieve
+from assistant.themes import evidence_vectors, find_themes
 
 log = logging.getLogger(__name__)
 
-
-def plan_question(db: Database, question: str, *, as_of: dt.date | None = None, k: int = 20,
-                  fiscal_year_start_month: int = 1, embedder: Embedder | None = None,
-                  thresholds: Thresholds | None = None) -> QueryPlan:
-    """The plan the deterministic planner makes for a question (with an embedder, it also grounds
-    phrases in stored value names by meaning)."""
-    return make_plan(question, load_vocabulary(db, question, embedder, thresholds), as_of or dt.date.today(), k,
-                     fiscal_year_start_month=fiscal_year_start_month)
+# Above this share of unsupported numbers and invented citations, the LLM's draft is set aside for the
+# offline answer: a summary that needed that much removed is not one to trust in what is left.
+MAX_FAILED_SHARE = 0.34
+LISTED_TO_LLM = 30  # events whose text the LLM reads: the listed ones plus those themes and anomalies cite
 
 
-def answer(question: str, *, db: Database, embedder: Embedder, settings: Settings,
-           chat_model: BaseChatModel | None = None, as_of: dt.date | None = None,
-           plan: QueryPlan | None = None, use_agent: bool = False, relax: bool | None = None) -> Answer:
-    """Plan (unless a plan is given), relax a plan that matches nothing (by default only a plan made
-    here: an edited plan runs exactly as given), retrieve under the filters, report, summarise, cite."""
-    planner_notes: list[str] = []
-    relax = plan is None if relax is None else relax
-    if plan is None and chat_model is not None and use_agent:
-        plan, planner_notes = _agent_plan(question, db, embedder, settings, chat_model, as_of or dt.date.today())
-    plan = plan or plan_question(db, question, as_of=as_of, k=settings.top_k,
-                                 fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder,
-                                 thresholds=settings.thresholds)
-    if relax:
-        plan, relaxed = relax_plan(db, plan)
-        planner_notes += [relaxed] if relaxed else []
-    found = retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
-                     exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
-                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
-                     work_mem=settings.search_work_mem)
-    report = build_report(db, embedder.name, [h.id for h in found.hits], found.matched)
-    hits = found.hits[:plan.k]
-    notes = [f"{found.matched} events matched the filters; the report covers the {report.evidence} "
-             f"best-ranked; {len(hits)} are listed ({found.mode} retrieval, {found.method} search)",
-             *found.notes, *planner_notes]
-    offline = offline_summary(plan, report, found.hits)
-    summary, mode = _summarise(chat_model, plan, report, _shown_to_llm(found.hits, hits, offline), offline, notes)
-    valid, invalid = citations(summary, {h.id for h in found.hits})
-    if invalid:
-        summary = strip_citations(summary, invalid)
-        notes.append(f"removed citations of events that were not retrieved: {invalid}")
-    beyond = set(valid) - {h.id for h in hits}
-    cited_beyond = [h for h in found.hits if h.id in beyond]
-    events = _cited_first([*hits, *cited_beyond], valid)
-    return Answer(question=question, plan=plan, events=events, report=report,
-                  summary=summary, citations=valid, mode=mode, notes=notes)
+@dataclass
+class _Run:
+    """What one answer accumulates as its stages run."""
+
+    request: AnswerRequest
+    notes: list[Note] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(1000 * (now - self.started), 1)
+        self.started = now
 
 
-def load_vocabulary(db: Database, question: str, embedder: Embedder | None = None,
-                    thresholds: Thresholds | None = None) -> Vocabulary:
-    """Stored categories and subcategories (with their embedded names, given an embedder), the
-    categories each subcategory is stored under, the attribute values the question names, and which
-    ids in the question are stored entities."""
-    stored = registry.stored_values(db, ("category", "subcategory"))
-    vocabulary = Vocabulary(categories=stored["category"], subcategories=stored["subcategory"],
-                            choices=registry.choices(db), trigram_min=(thresholds or Thresholds()).trigram_min,
-                            numeric_fields={key: [] for key in registry.numeric_fields(db)})
-    for row in db.fetch_all("select_subcategory_parents"):
-        vocabulary.parents.setdefault(row["subcategory"], set()).add(row["category"])
-    if embedder is not None:
-        fields = {"category": vocabulary.categories, "subcategory": vocabulary.subcategories, **vocabulary.choices}
-        vocabulary.meaning = value_names(embedder, fields, registry.labels(db, list(fields)), thresholds)
-    stored_places = registry.place_candidates(db)
-    vocabulary.place_fields = place_fields(stored_places)
-    vocabulary.place_values = {f.field: stored_places[f.field] for f in vocabulary.place_fields}
-    vocabulary.companies = registry.company_index(db)
-    # Companies are read by the company index; places by their own reader: pg_trgm reads other attributes.
-    places = {f.field for f in vocabulary.place_fields}
-    vocabulary.attribute_values = [(m.field, m.value, m.score) for m in registry.values_in_text(db, question)
-                                   if m.field not in places]
-    phrase = find_like(question)
-    if phrase is not None:
-        vocabulary.like = resolve_like(db, phrase)
-    candidates = [m.upper() for m in ENTITY_ID.findall(question)]
-    if candidates:
-        rows = db.fetch_all("select_known_entities", {"ids": candidates})
-        vocabulary.known_entities = {r["entity_id"] for r in rows}
-    return vocabulary
+def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, settings: Settings,
+                  chat_model: BaseChatModel | None = None) -> Iterator[StreamEvent]:
+    """Answer a request stage by stage; the last event is the checked, recorded Answer."""
+    run = _Run(request)
+    plan, planner_notes = plan_request(request, db=db, embedder=embedder, settings=settings, chat_model=chat_model)
+    run.notes += planner_notes
+    run.lap("plan")
+    yield PlanEvent(plan=plan, notes=list(run.notes))
+    found = _retrieve(db, embedder, settings, plan)
+    evidence, listed = found.hits, found.hits[:plan.k]
+    run.notes += [Note(kind="like" if plan.like else "retrieval", text=n) for n in found.notes]
+    run.lap("evidence")
+    yield EvidenceEvent(matched=found.matched, evidence=len(evidence), hits=listed)
+    facts = compute_facts(db, plan, evidence, matched=found.matched, seed_ids=found.seed_ids)
+    run.lap("facts")
+    yield FactsEvent(facts=facts)
+    themes, anomalies = _themes(db, embedder, evidence)
+    run.lap("themes")
+    yield ThemesEvent(themes=themes, anomalies=anomalies)
+    written = yield from _summary(run, chat_model, plan, facts, themes, anomalies, evidence, listed)
+    run.lap("summary")
+    answer = _assemble(run, plan, found, facts, themes, anomalies, written, chat_model)
+    record_answer(db, answer, settings=settings, embedding_model=embedder.name,
+                  prompt_hashes=prompt_hashes() if answer.mode == "llm" else {})
+    yield AnswerEvent(answer=answer)
 
 
-def _agent_plan(question: str, db: Database, embedder: Embedder, settings: Settings, chat_model: BaseChatModel,
-                as_of: dt.date) -> tuple[QueryPlan | None, list[str]]:
-    """The tool-calling agent's plan, or None and a note saying the deterministic plan runs instead."""
+def answer(request: AnswerRequest, *, db: Database, embedder: Embedder, settings: Settings,
+           chat_model: BaseChatModel | None = None) -> Answer:
+    """Run the stream to its end and return the Answer."""
+    for event in answer_stream(request, db=db, embedder=embedder, settings=settings, chat_model=chat_model):
+        if isinstance(event, AnswerEvent):
+            return event.answer
+    raise AssertionError("the answer stream ended without an answer")  # answer_stream always ends with one
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The summary as it stands after writing and checking."""
+
+    summary: str
+    patterns: list[Pattern]
+    caveats: list[str]
+    mode: Mode
+
+
+def _retrieve(db: Database, embedder: Embedder, settings: Settings, plan: QueryPlan) -> Retrieval:
+    return retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
+                    exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
+                    mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
+                    work_mem=settings.search_work_mem)
+
+
+def _themes(db: Database, embedder: Embedder, evidence: list[EventHit]) -> tuple[ThemeSet, list[Anomaly]]:
+    ids = [h.id for h in evidence]
+    if not ids:
+        return ThemeSet(method="none"), []
+    vectors = evidence_vectors(db, embedder.name, ids)
+    themes = find_themes(ids, vectors, evidence)
+    return themes, find_anomalies(db, ids, vectors, evidence, themes)
+
+
+def _summary(run: _Run, chat_model: BaseChatModel | None, plan: QueryPlan, facts: Facts, themes: ThemeSet,
+             anomalies: list[Anomaly], evidence: list[EventHit], listed: list[EventHit]
+             ) -> Generator[StreamEvent, None, _Written]:
+    """Write the summary: the LLM's checked draft, or the offline report (also the fallback)."""
+    offline = narrate(plan, facts, themes, anomalies, evidence)
+    if chat_model is None or not evidence:
+        if chat_model is None:
+            run.notes.append(Note(kind="offline", text=OFFLINE_NOTICE))
+        yield from _sections(offline)
+        return _Written(offline.summary, offline.patterns, [], "offline")
+    draft: Draft | None = None
     try:
-        return run_agent(question, db=db, embedder=embedder, settings=settings, chat_model=chat_model,
-                         as_of=as_of), []
-    except LLMError as err:
-        log.warning("LLM planner failed, falling back to the deterministic plan: %s", err)
-        return None, [f"the LLM planner failed ({err}); the deterministic plan ran"]
-
-
-def _shown_to_llm(evidence: list[EventHit], listed: list[EventHit], offline: str) -> list[EventHit]:
-    """The listed events plus those the computed report cites: the LLM's prompt stays bounded."""
-    evidence_ids = {h.id for h in evidence}
-    extra = set(citations(offline, evidence_ids)[0]) - {h.id for h in listed}
-    return [*listed, *[h for h in evidence if h.id in extra]]
-
-
-def _summarise(chat_model: BaseChatModel | None, plan: QueryPlan, report: PatternReport,
-               hits: list[EventHit], offline: str, notes: list[str]) -> tuple[str, Mode]:
-    if chat_model is None or not hits:
-        return offline, "offline"
-    try:
-        return llm_summary(chat_model, plan, report, hits), "llm"
+        for chunk in write_draft(chat_model, plan=plan, facts=facts, themes=themes, anomalies=anomalies,
+                                 hits=_shown_to_llm(evidence, listed, themes, anomalies)):
+            if isinstance(chunk, str):
+                yield SummaryDelta(text=chunk)
+            else:
+                draft = chunk
     except LLMError as err:
         log.warning("LLM summary failed, falling back to the offline report: %s", err)
-        notes.append(f"the LLM failed ({err}); this is the offline report instead")
-        return offline, "offline"
+        run.notes.append(Note(kind="llm", text=f"the LLM failed ({err}); this is the offline report instead"))
+    checked = None if draft is None else _check(run, draft, plan, facts, themes, anomalies, evidence)
+    if checked is None:
+        yield from _sections(offline)
+        return _Written(offline.summary, offline.patterns, [], "offline")
+    return checked
 
 
-def _cited_first(hits: list[EventHit], cited: list[int]) -> list[EventHit]:
+def _check(run: _Run, draft: Draft, plan: QueryPlan, facts: Facts, themes: ThemeSet, anomalies: list[Anomaly],
+           evidence: list[EventHit]) -> _Written | None:
+    """Hold the draft to the facts and the evidence; None when too much of it fails."""
+    figures: list[Fact] = [*facts.items, *theme_items(themes, anomalies), *event_items(evidence)]
+    allowed = {h.id for h in evidence}
+    given = " ".join([plan.question, *(str(f.value) for f in plan.filters)])
+    summary = check_text(draft.summary, figures, allowed, given=given)
+    claims, failed = _tally(summary, allowed)
+    notes, patterns = summary.notes(), []
+    for p in draft.patterns:
+        text, title = (check_text(t, figures, allowed, given=given) for t in (p.text, p.title))
+        invented = [i for i in p.event_ids if i not in allowed]
+        for part in (text, title):
+            claims, failed = claims + _tally(part, allowed)[0], failed + _tally(part, allowed)[1]
+        claims, failed = claims + len(p.event_ids), failed + len(invented)
+        notes += text.notes() + title.notes()
+        notes += [f"removed citations of events that were not retrieved: {invented}"] if invented else []
+        if text.text.strip() and title.text.strip():
+            patterns.append(Pattern(title=title.text.strip(), text=text.text.strip(),
+                                    event_ids=[i for i in p.event_ids if i in allowed]))
+    caveats = [c.text.strip() for c in (check_text(c, figures, allowed, given=given) for c in draft.caveats)
+               if c.text.strip()]
+    run.notes += [Note(kind="check", text=n) for n in notes]
+    if not summary.text.strip() or (claims and failed / claims > MAX_FAILED_SHARE):
+        run.notes.append(Note(kind="check", text=f"{failed} of {claims} figures and citations in the LLM's "
+                              "summary did not match the computed facts; this is the offline report instead"))
+        return None
+    return _Written(summary.text.strip(), patterns, caveats, "llm")
+
+
+def _tally(check: Check, allowed: set[int]) -> tuple[int, int]:
+    """Figures and citations checked in a text, and how many of them failed."""
+    valid = check_citations(check.text, allowed)[0]
+    failed = len(check.unsupported) + len(check.removed_citations)
+    return check.claims + len(valid) + len(check.removed_citations), failed
+
+
+def _sections(offline: Narrative) -> Iterator[StreamEvent]:
+    for section in offline.sections:
+        yield SummaryDelta(text=section + "\n")
+
+
+def _shown_to_llm(evidence: list[EventHit], listed: list[EventHit], themes: ThemeSet,
+                  anomalies: list[Anomaly]) -> list[EventHit]:
+    """The listed events plus those the themes and anomalies point at: the prompt stays bounded."""
+    wanted = [h.id for h in listed]
+    wanted += [i for t in themes.themes for i in t.representative_ids] + [a.event_id for a in anomalies]
+    by_id = {h.id: h for h in evidence}
+    return [by_id[i] for i in dict.fromkeys(wanted) if i in by_id][:LISTED_TO_LLM]
+
+
+def _assemble(run: _Run, plan: QueryPlan, found: Retrieval, facts: Facts, themes: ThemeSet,
+              anomalies: list[Anomaly], written: _Written, chat_model: BaseChatModel | None) -> Answer:
+    evidence_ids = {h.id for h in found.hits}
+    cited = list(dict.fromkeys([*check_citations(written.summary, evidence_ids)[0],
+                                *(i for p in written.patterns for i in p.event_ids)]))
+    listed = found.hits[:plan.k]
+    beyond = [h for h in found.hits if h.id in set(cited) - {h.id for h in listed}]
     order = {event_id: rank for rank, event_id in enumerate(cited)}
-    return sorted(hits, key=lambda h: (h.id not in order, order.get(h.id, 0)))
+    events = sorted([*listed, *beyond], key=lambda h: (h.id not in order, order.get(h.id, 0)))
+    run.notes.append(Note(kind="retrieval", text=f"{found.mode} retrieval, {found.method} search"))
+    return Answer(question=run.request.question, analyst=run.request.analyst, plan=plan, events=events,
+                  evidence_ids=[h.id for h in found.hits], evidence_scores=[h.score for h in found.hits],
+                  summary=written.summary, patterns=written.patterns, facts=facts, themes=themes,
+                  anomalies=anomalies, caveats=written.caveats, citations=cited, mode=written.mode,
+                  llm_model=_model_name(chat_model) if written.mode == "llm" else None, notes=run.notes,
+                  timings=run.timings)
+
+
+def _model_name(chat_model: BaseChatModel | None) -> str | None:
+    name = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
+    return str(name) if name else type(chat_model).__name__

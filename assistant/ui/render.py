@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from assistant.models import Answer, EventHit, Filter, Mode, QueryPlan, Reading
+from assistant.render.markdown import to_markdown
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "score", "date", "category", "subcategory", "severity", "entity", "amount", "title",
@@ -37,12 +38,9 @@ def format_status(event_count: int | None, mode: Mode) -> str:
 
 
 def format_reply(answer: Answer) -> str:
-    """Return the assistant's chat message: the summary, then a one-line provenance footer."""
-    report = answer.report
-    footer = (
-        f"mode: {answer.mode} · {report.evidence:,} of {report.matched:,} matching events retrieved"
-    )
-    return f"{answer.summary.rstrip()}\n\n*{footer}*"
+    """Return the assistant's chat message: the rendered answer, then a one-line provenance footer."""
+    footer = f"mode: {answer.mode} · answer {answer.id[:8]}"
+    return f"{to_markdown(answer)}\n\n*{footer}*"
 
 
 def format_filter(item: Filter) -> str:
@@ -60,7 +58,7 @@ def format_filter(item: Filter) -> str:
     return f"`{item.field}` {op} {shown}"
 
 
-def format_plan(plan: QueryPlan, notes: Sequence[str] = ()) -> str:
+def format_plan(plan: QueryPlan, notes: Sequence[object] = ()) -> str:
     """Return the plan that ran as markdown: filters, query text, as-of date and notes."""
     filters = [f"- {format_filter(item)}" for item in plan.filters] or ["- *(none)*"]
     search = [f"- **Query text:** {_code(plan.query)}"]
@@ -74,7 +72,7 @@ def format_plan(plan: QueryPlan, notes: Sequence[str] = ()) -> str:
         lines += ["", "**Read with less than full certainty**", *map(_reading, plan.readings)]
     if plan.suggestions:
         lines += ["", "**Suggestions** (not applied: add them in the plan editor)", *map(_reading, plan.suggestions)]
-    all_notes = list(dict.fromkeys([*plan.notes, *notes]))  # a relaxation note is in both
+    all_notes = list(dict.fromkeys([*plan.notes, *map(str, notes)]))  # a relaxation note is in both
     if all_notes:
         lines += ["", "**Notes**", *(f"- {_escape(note)}" for note in all_notes)]
     return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""The record of every answer, under its id: ready for feedback and audit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from assistant.config import Settings
+from assistant.db import Database
+from assistant.models import Answer
+from assistant.resources import query
+
+# The settings that shape what an answer retrieves and reads: recorded so that it can be reproduced.
+RETRIEVAL_SETTINGS = ("top_k", "evidence_size", "retrieval_mode", "rrf_k", "vector_weight", "keyword_weight",
+                      "exact_search_below", "hnsw_ef_search", "fiscal_year_start_month", "llm_agent")
+
+
+def record_answer(db: Database, answer: Answer, *, settings: Settings, embedding_model: str,
+                  prompt_hashes: dict[str, str]) -> None:
+    """Insert the answer's record (its own transaction)."""
+    shaping: dict[str, Any] = {name: getattr(settings, name) for name in RETRIEVAL_SETTINGS}
+    shaping["thresholds"] = asdict(settings.thresholds)
+    with db.transaction() as conn:
+        conn.execute(query("insert_answer"), {
+            "id": answer.id, "analyst": answer.analyst, "question": answer.question, "as_of": answer.plan.as_of,
+            "plan": _json(answer.plan.model_dump(mode="json")), "matched": answer.facts.matched,
+            "evidence_ids": answer.evidence_ids, "evidence_scores": answer.evidence_scores,
+            "cited_ids": answer.citations, "summary": answer.summary,
+            "facts": _json(answer.facts.model_dump(mode="json")),
+            "themes": _json(answer.themes.model_dump(mode="json")),
+            "anomalies": _json([a.model_dump(mode="json") for a in answer.anomalies]),
+            "notes": _json([n.model_dump(mode="json") for n in answer.notes]), "mode": answer.mode,
+            "embedding_model": embedding_model, "llm_model": answer.llm_model, "prompt_hashes": _json(prompt_hashes),
+            "settings": _json(json.loads(json.dumps(shaping, default=str))), "timings": _json(answer.timings),
+        })
+
+
+def load_answer_record(db: Database, answer_id: str) -> dict[str, Any] | None:
+    """The recorded row of an answer, if any."""
+    return db.fetch_one("select_answer", {"id": answer_id})
+
+
+def _json(value: Any) -> Jsonb:
+    return Jsonb(value)

@@ -1,0 +1,2 @@
+-- One recorded answer by id.
+SELECT * FROM answers WHERE id = %(id)s
