@@ -42,15 +42,12 @@ def compute_facts(db: Database, plan: QueryPlan, evidence: list[EventHit], *, ma
                   seed_ids: list[int] | None = None) -> Facts:
     """Breakdowns, amounts and numeric statistics over the matching events and the evidence, the trend
     against the previous period, and for "like X" what the matches share with X."""
-    scopes: dict[Scope, CompiledFilters] = {
-        "matched": compile_filters(plan.filters),
-        "evidence": compile_filters([Filter(field="id", op="in", value=[h.id for h in evidence])]),
-    }
+    scopes: dict[Scope, CompiledFilters] = {"matched": compile_filters(plan.filters)}
+    if evidence:
+        scopes["evidence"] = compile_filters([Filter(field="id", op="in", value=[h.id for h in evidence])])
     numeric = registry.numeric_fields(db)
     facts = Facts(matched=matched, evidence=len(evidence))
     for scope, compiled in scopes.items():
-        if scope == "evidence" and not evidence:
-            continue
         facts.breakdowns += _breakdowns(db, scope, compiled, total=matched if scope == "matched" else len(evidence))
         facts.amounts += [AmountStats(scope=scope, **row) for row in _rows(db, "facts_amounts", compiled)]
         facts.numeric += [NumericStats(scope=scope, **row)

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
-from assistant.models import Anomaly, EventHit, Fact, Facts, ThemeSet
+from assistant.check import find_claims
+from assistant.models import Anomaly, EventHit, Fact, FactKind, Facts, ThemeSet
 
 
 def fact_items(facts: Facts, dates: tuple[dt.date | None, dt.date | None]) -> list[Fact]:
@@ -38,8 +39,10 @@ def theme_items(themes: ThemeSet, anomalies: list[Anomaly]) -> list[Fact]:
                            kind="count", event_ids=c.event_ids),
                       Fact(key=f"{key}.share", label=f"share of theme {t.id} with {c.value} (%)",
                            value=round(100 * c.count / t.size, 1) if t.size else 0.0, kind="share")]
-    items += [Fact(key=f"anomalies[{a.event_id}].score", label=f"how unusual event {a.event_id} is ({a.kind})",
-                   value=round(a.score, 1), kind="number", event_ids=[a.event_id]) for a in anomalies]
+    for a in anomalies:
+        items.append(Fact(key=f"anomalies[{a.event_id}].score", label=f"how unusual event {a.event_id} is ({a.kind})",
+                          value=round(a.score, 1), kind="number", event_ids=[a.event_id]))
+        items += _reason_items(a)
     if anomalies:
         items.append(Fact(key="anomalies.count", label="anomalies flagged", value=len(anomalies), kind="count"))
     return items
@@ -58,6 +61,17 @@ def event_items(hits: list[EventHit]) -> list[Fact]:
                               value=float(Decimal(str(h.fields["amount"]))), kind="amount",
                               currency=h.fields.get("currency"), event_ids=[h.id]))
     return items
+
+
+_CLAIM_KINDS: dict[str, FactKind] = {"date": "date", "amount": "amount", "percent": "share"}
+
+
+def _reason_items(a: Anomaly) -> Iterator[Fact]:
+    """The figures an anomaly's reason states (written by the analytics from what it computed)."""
+    for n, claim in enumerate(find_claims(a.reason)):
+        kind = _CLAIM_KINDS.get(claim.kind, "number")
+        yield Fact(key=f"anomalies[{a.event_id}].reason[{n}]", label=f"a figure in why event {a.event_id} is unusual",
+                   value=claim.value, kind=kind, currency=claim.currency, event_ids=[a.event_id])
 
 
 def _breakdowns(facts: Facts) -> Iterator[Fact]:
@@ -108,6 +122,9 @@ def _trend(facts: Facts) -> Iterator[Fact]:
     if t.change_pct is not None:
         yield Fact(key="trend.change_pct", label="change against the previous period (%)", value=t.change_pct,
                    kind="change")
+    yield Fact(key="trend.days", label="days in the period", value=(t.end - t.start).days, kind="count")
+    yield Fact(key="trend.previous_days", label="days in the previous period", value=(t.start - t.previous_start).days,
+               kind="count")
     yield Fact(key="trend.p_value", label="p-value of the change (exact Poisson rate test)", value=t.p_value,
                kind="p_value")
     for key, day in (("start", t.start), ("last_day", t.end - dt.timedelta(days=1)),

@@ -160,11 +160,11 @@ class Trend(BaseModel):
 
     start: dt.date
     end: dt.date  # exclusive
-    previous_start: dt.date  # the previous period is [previous_start, start)
+    previous_start: dt.date  # the previous period is [previous_start, start): as many calendar months, or days
     count: int
     previous_count: int
     change_pct: float | None  # None when the previous period had no events
-    p_value: float  # two-sided exact test of equal Poisson rates (a binomial test on count | total)
+    p_value: float  # two-sided exact test of equal daily Poisson rates (binomial: count | total, by days)
     significant: bool  # p_value < 0.05
     amounts: list[TrendAmount] = Field(default_factory=list)
     note: str | None = None  # e.g. the stored data starts inside the previous period

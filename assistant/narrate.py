@@ -54,7 +54,7 @@ def theme_pattern(theme: Theme) -> Pattern:
 
 def describe_trend(t: Trend) -> str:
     """The period against the previous one of equal length, in words, with the test's verdict."""
-    days = (t.end - t.start).days
+    days = (t.start - t.previous_start).days
     last, previous_last = t.end - dt.timedelta(days=1), t.start - dt.timedelta(days=1)
     change = "" if t.change_pct is None else f" ({t.change_pct:+.1f}%)"
     verdict = ("more than chance would explain" if t.significant else "within what chance would explain")
@@ -78,12 +78,13 @@ def describe_coverage(facts: Facts) -> str:
 
 
 def _lead(facts: Facts, themes: ThemeSet, evidence: list[EventHit]) -> Iterator[str]:
-    category = facts.breakdown("category")
-    sub = facts.breakdown("subcategory")
     yield f"{facts.matched:,} events match the filters."
-    top = (sub or category)[:2]
-    if top:
-        yield f"Most common: {_values(top, facts.matched)}."
+    # The first dimension the filters leave open (a filtered category is 100% of itself: nothing to say).
+    for dimension in ("subcategory", "category", "severity"):
+        counts = facts.breakdown(dimension)
+        if len(counts) > 1:
+            yield f"Most common {dimension}: {_values(counts[:2], facts.matched)}."
+            break
     for a in [a for a in facts.amounts if a.scope == "matched"][:1]:
         yield (f"Amounts ({a.currency or 'no currency'}): {a.total:,.2f} in total over {a.events:,} events, "
                f"median {a.median:,.2f}, up to {a.max:,.2f}.")

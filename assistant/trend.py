@@ -44,12 +44,14 @@ def compute_trend(db: Database, plan: QueryPlan, first_stored: dt.date | None) -
     if period is None:
         return None
     start, end = period
-    previous_start = start - (end - start)
+    previous_start = previous_period_start(start, end)
+    days, previous_days = (end - start).days, (start - previous_start).days
     now, before = _period(db, plan, start, end), _period(db, plan, previous_start, start)
     count, previous = sum(n for n, _ in now.values()), sum(n for n, _ in before.values())
     change = None if previous == 0 else round(100.0 * (count - previous) / previous, 1)
-    # Equal lengths: under equal Poisson rates, this period's count given the total is Binomial(total, 1/2).
-    p_value = 1.0 if count + previous == 0 else float(binomtest(count, count + previous, 0.5).pvalue)
+    # Under equal Poisson rates, this period's count given the total is Binomial(total, its share of the days).
+    share = days / (days + previous_days)
+    p_value = 1.0 if count + previous == 0 else float(binomtest(count, count + previous, share).pvalue)
     amounts = [TrendAmount(currency=currency, total=now.get(currency, (0, Decimal(0)))[1],
                            previous_total=before.get(currency, (0, Decimal(0)))[1])
                for currency in sorted({*now, *before}, key=lambda c: c or "") if currency is not None]
@@ -60,6 +62,16 @@ def compute_trend(db: Database, plan: QueryPlan, first_stored: dt.date | None) -
     return Trend(start=start, end=end, previous_start=previous_start, count=count, previous_count=previous,
                  change_pct=change, p_value=round(p_value, 4), significant=p_value < SIGNIFICANCE,
                  amounts=amounts, note=note)
+
+
+def previous_period_start(start: dt.date, end: dt.date) -> dt.date:
+    """The start of the preceding period: the previous quarter for a quarter (whole calendar months are
+    stepped back by months, so Q2's 91 days meet Q1's 90), else the same number of days earlier."""
+    if start.day == 1 and end.day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        index = start.year * 12 + start.month - 1 - months
+        return dt.date(index // 12, index % 12 + 1, 1)
+    return start - (end - start)
 
 
 def _period(db: Database, plan: QueryPlan, start: dt.date, end: dt.date) -> dict[str | None, tuple[int, Decimal]]:

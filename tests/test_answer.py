@@ -1,18 +1,28 @@
-"""Answering over the demo data: the planted patterns are found, cited and computed by the database."""
+"""Answering over the demo data: facts over every matching event, computed by the database and checked
+against direct SQL; the stream's stages in order; every answer recorded."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from assistant.api import RiskAssistant
+from assistant.check import check_text
 from assistant.demo import DemoSet
-from assistant.models import Filter, QueryPlan
+from assistant.figures import event_items, theme_items
+from assistant.models import Answer, AnswerEvent, Filter, QueryPlan
+from assistant.render.parts import sections
+from assistant.render.text import to_text
 
 from .conftest import AS_OF
+
+CREDIT_WHERE = ("category = 'credit_score_change' AND subcategory = 'score_drop' "
+                "AND occurred_at >= '2026-04-01' AND occurred_at < '2026-07-01'")
 
 
 def _source_ids(assistant: RiskAssistant, ids: list[int]) -> set[str]:
@@ -20,17 +30,150 @@ def _source_ids(assistant: RiskAssistant, ids: list[int]) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _sql(assistant: RiskAssistant, statement: str, *params: Any) -> list[tuple[Any, ...]]:
+    return assistant.db.conn.execute(statement, list(params)).fetchall()  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def credit(demo_assistant: RiskAssistant, demo: DemoSet) -> Answer:
+    """The answer to the planted Q2 2026 credit-drop question."""
+    return demo_assistant.ask(demo.planted["credit_drops_2026_q2"].question, as_of=AS_OF)
+
+
+def test_the_plan_is_the_one_the_direct_sql_reads(credit: Answer) -> None:
+    filters = {(f.field, f.op, str(f.value)[:10] if f.field == "occurred_at" else f.value)
+               for f in credit.plan.filters}
+    assert filters == {("category", "eq", "credit_score_change"), ("subcategory", "eq", "score_drop"),
+                       ("occurred_at", "gte", "2026-04-01"), ("occurred_at", "lt", "2026-07-01")}
+
+
+def test_facts_count_every_matching_event_as_direct_sql_does(demo_assistant: RiskAssistant, credit: Answer) -> None:
+    facts = credit.facts
+    assert facts.matched == _sql(demo_assistant, f"SELECT count(*) FROM risk_events WHERE {CREDIT_WHERE}")[0][0]
+    assert facts.matched > facts.evidence or facts.matched == facts.evidence
+    for column in ("severity", "entity_id"):
+        direct = dict(_sql(demo_assistant, f"SELECT {column}, count(*) FROM risk_events WHERE {CREDIT_WHERE} "
+                                           f"GROUP BY {column}"))
+        dimension = "entity" if column == "entity_id" else column
+        counted = facts.breakdown(dimension)
+        assert counted, dimension
+        for c in counted:
+            assert c.count == direct[c.value.split(" ")[0]], (dimension, c)
+    months = dict(_sql(demo_assistant, "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'), count(*) "
+                                       f"FROM risk_events WHERE {CREDIT_WHERE} GROUP BY 1"))
+    assert {c.value: c.count for c in facts.breakdown("month")} == months
+
+
+def test_score_drops_are_computed_over_every_matching_event(demo_assistant: RiskAssistant, credit: Answer) -> None:
+    change = next(n for n in credit.facts.numeric if n.scope == "matched" and n.field == "score change")
+    median, low, n = _sql(demo_assistant, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), min(d), count(*) "
+                                          "FROM (SELECT (attributes->>'score_after')::float8 - "
+                                          "(attributes->>'score_before')::float8 AS d FROM risk_events "
+                                          f"WHERE {CREDIT_WHERE}) x")[0]
+    assert (change.events, change.median, change.min) == (n, median, low)
+    assert change.median < 0  # a drop
+
+
+def test_the_trend_compares_equal_periods_as_direct_sql_counts(demo_assistant: RiskAssistant, credit: Answer) -> None:
+    trend = credit.facts.trend
+    assert trend is not None and str(trend.start) == "2026-04-01" and str(trend.previous_start) == "2026-01-01"
+    previous = _sql(demo_assistant, "SELECT count(*) FROM risk_events WHERE category = 'credit_score_change' AND "
+                                    "subcategory = 'score_drop' AND occurred_at >= '2026-01-01' "
+                                    "AND occurred_at < '2026-04-01'")[0][0]
+    assert (trend.count, trend.previous_count) == (credit.facts.matched, previous)
+    assert 0 <= trend.p_value <= 1 and trend.significant == (trend.p_value < 0.05)
+
+
+def test_amounts_per_currency_equal_direct_sums(demo_assistant: RiskAssistant) -> None:
+    answer = demo_assistant.ask("high severity AML alerts in 2026", as_of=AS_OF)
+    where = ("category = 'aml_alert' AND severity = 'high' AND occurred_at >= '2026-01-01' "
+             "AND occurred_at < '2027-01-01' AND amount IS NOT NULL")
+    direct = {cur: (n, total, low, high) for cur, n, total, low, high in _sql(
+        demo_assistant, f"SELECT currency, count(*), sum(amount), min(amount), max(amount) FROM risk_events "
+                        f"WHERE {where} GROUP BY currency")}
+    matched = [a for a in answer.facts.amounts if a.scope == "matched"]
+    assert {a.currency: (a.events, a.total, a.min, a.max) for a in matched} == direct
+    evidence = [a for a in answer.facts.amounts if a.scope == "evidence"]
+    assert sum(a.events for a in evidence) <= sum(a.events for a in matched)
+    total = answer.facts.fact(f"matched.amount[{matched[0].currency}].total")
+    assert total is not None and Decimal(str(total.value)) == matched[0].total
+
+
+def test_every_figure_in_the_offline_answer_is_a_computed_fact(demo_assistant: RiskAssistant, credit: Answer) -> None:
+    figures = [*credit.facts.items, *theme_items(credit.themes, credit.anomalies),
+               *event_items([e for e in credit.events])]
+    allowed = set(credit.evidence_ids)
+    for section in sections(credit):
+        for line in section.lines:
+            if section.kind in ("notes", "notice"):
+                continue
+            checked = check_text(line, figures, allowed, given=credit.question)
+            assert checked.unsupported == [] and checked.removed_citations == [], (section.kind, line)
+            assert checked.text == line
+
+
+def test_the_answer_states_its_coverage(credit: Answer) -> None:
+    text = to_text(credit)
+    assert credit.mode == "offline" and "no LLM" in text
+    assert (f"{credit.facts.matched:,} events match; the themes and listed events are drawn from the "
+            f"{credit.facts.evidence:,} best-ranked") in text
+    lead = text.index(credit.summary[:40])
+    assert lead < text.index("Patterns:") < text.index("Trend:") < text.index("Coverage:")
+
+
+def test_the_stream_yields_its_stages_in_order(demo_assistant: RiskAssistant) -> None:
+    stream = demo_assistant.ask_stream("chargebacks in 2025", as_of=AS_OF)
+    stages = [event.stage for event in stream]
+    assert stages[:4] == ["plan", "evidence", "facts", "themes"] and stages[-1] == "answer"
+    assert set(stages[4:-1]) == {"summary"} and len(stages) > 6  # the report's sections, one by one
+    answer = stream.answer()
+    assert answer.question == "chargebacks in 2025"
+    assert list(answer.timings) == ["plan", "evidence", "facts", "themes", "summary"]
+    again = demo_assistant.ask_stream("chargebacks in 2025", as_of=AS_OF)
+    assert isinstance(list(again)[-1], AnswerEvent)
+    deltas = "".join(demo_assistant.ask_stream("chargebacks in 2025", as_of=AS_OF).text())
+    assert answer.summary in deltas
+
+
+def test_every_answer_is_recorded_under_its_id(demo_assistant: RiskAssistant, credit: Answer) -> None:
+    row = demo_assistant.db.fetch_one("select_answer", {"id": credit.id})
+    assert row is not None
+    assert (row["question"], row["analyst"], row["mode"]) == (credit.question, "local", "offline")
+    assert row["evidence_ids"] == credit.evidence_ids and row["cited_ids"] == credit.citations
+    assert row["matched"] == credit.facts.matched and row["plan"]["filters"] == json.loads(
+        credit.plan.model_dump_json())["filters"]
+    assert row["embedding_model"] == demo_assistant.embedder.name and row["llm_model"] is None
+    assert set(row["timings"]) == {"plan", "evidence", "facts", "themes", "summary"}
+    assert row["settings"]["evidence_size"] == demo_assistant.settings.evidence_size
+
+
+def test_the_analyst_is_recorded(demo_assistant: RiskAssistant) -> None:
+    answer = demo_assistant.ask("phishing incidents", as_of=AS_OF, analyst="ana@example.com")
+    row = demo_assistant.db.fetch_one("select_answer", {"id": answer.id})
+    assert row is not None and row["analyst"] == answer.analyst == "ana@example.com"
+
+
+def test_like_an_account_says_what_the_matches_share(demo_assistant: RiskAssistant, demo: DemoSet) -> None:
+    planted = demo.planted["structuring_2026_03"]
+    target = next(r for r in demo.rows if r["source_id"] in planted.source_ids)["entity_id"]
+    answer = demo_assistant.ask(f"cases like {target}", as_of=AS_OF)
+    like = answer.facts.like
+    assert answer.plan.like is not None and like is not None and like.target == target
+    assert like.target_events >= 3 and like.profile.get("subcategory") == "structuring"
+    shared = {c.value: c for c in like.shared}
+    same = shared["subcategory = structuring"]
+    direct = _sql(demo_assistant, "SELECT count(*) FROM risk_events WHERE id = ANY(%s) "
+                                  "AND subcategory = 'structuring'", answer.evidence_ids)[0][0]
+    assert same.count == direct > 0
+    assert all(c.count <= answer.facts.evidence for c in like.shared)
+
+
 def test_planted_cnp_burst_is_found_and_cited(demo_assistant: RiskAssistant, demo: DemoSet) -> None:
     planted = demo.planted["cnp_burst_q4_2025"]
     answer = demo_assistant.ask(planted.question, as_of=AS_OF)
-    assert answer.mode == "offline" and "no LLM" in answer.summary
-    merchant = next(c for c in answer.report.shared_attributes if c.value == "merchant_id = MER-4417")
+    merchant = next(c for c in answer.facts.shared_attributes if c.value == "merchant_id = MER-4417")
     assert merchant.count == len(planted.source_ids)  # every burst event is in the evidence
-    assert _source_ids(demo_assistant, merchant.event_ids) == planted.source_ids
-    assert "merchant\\_id = MER-4417 in 60" in answer.summary
-    typical = _source_ids(demo_assistant, answer.report.representative_ids)
-    assert typical <= planted.source_ids  # the most typical events are burst events
-    assert answer.citations and set(answer.citations) <= {e.id for e in answer.events}
+    assert answer.citations and set(answer.citations) <= set(answer.evidence_ids)
 
 
 def test_retrieval_of_a_planted_pattern_by_description(demo_assistant: RiskAssistant, demo: DemoSet) -> None:
@@ -39,17 +182,6 @@ def test_retrieval_of_a_planted_pattern_by_description(demo_assistant: RiskAssis
     answer = demo_assistant.ask(planted.question, plan=plan)
     found = _source_ids(demo_assistant, [e.id for e in answer.events])
     assert len(found & planted.source_ids) / len(planted.source_ids) >= 0.9
-
-
-def test_every_figure_matches_a_direct_count(demo_assistant: RiskAssistant, demo: DemoSet) -> None:
-    answer = demo_assistant.ask(demo.planted["credit_drops_2026_q2"].question, as_of=AS_OF)
-    by_category = {c.value: c.count for c in answer.report.by_category}
-    assert sum(by_category.values()) == answer.report.evidence
-    direct = demo_assistant.db.conn.execute(
-        "SELECT count(*) FROM risk_events WHERE category = 'credit_score_change' "
-        "AND subcategory = 'score_drop' AND occurred_at >= '2026-04-01' AND occurred_at < '2026-07-01'"
-    ).fetchone()
-    assert direct is not None and answer.report.matched == direct[0]
 
 
 def test_edited_plan_is_what_runs(demo_assistant: RiskAssistant) -> None:
@@ -66,10 +198,10 @@ def test_edited_plan_is_what_runs(demo_assistant: RiskAssistant) -> None:
 
 def test_no_match_says_so(demo_assistant: RiskAssistant) -> None:
     answer = demo_assistant.ask("fraud alerts in 2019", as_of=AS_OF)
-    assert answer.report.matched == 0 and answer.events == [] and answer.citations == []
-    assert "No events matched" in answer.summary
+    assert answer.facts.matched == 0 and answer.events == [] and answer.citations == []
+    assert "No events match" in answer.summary and answer.themes.themes == []
     # The reason is given: the date range is never relaxed, so the answer says what the data covers.
-    assert any(n.startswith("no stored event matches these filters") and "run from 2024-10" in n
+    assert any(n.text.startswith("no stored event matches these filters") and "run from 2024-10" in n.text
                for n in answer.notes), answer.notes
 
 
@@ -86,7 +218,7 @@ def test_cli_ask_json(demo_assistant: RiskAssistant, monkeypatch: pytest.MonkeyP
                                       "--as-of", "2026-11-22"])
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert set(answer) >= {"plan", "events", "summary", "citations", "mode"}
+    assert set(answer) >= {"id", "plan", "events", "summary", "citations", "mode", "facts", "themes", "timings"}
     assert {"filters", "query", "like"} <= set(answer["plan"])
     assert {"field": "category", "op": "eq", "value": "aml_alert"} in answer["plan"]["filters"]
     assert all({"id", "score", "fields"} <= set(e) for e in answer["events"])
