@@ -13,11 +13,11 @@ from assistant import pipeline
 from assistant.agent import MAX_ROUNDS, ground_filters, system_prompt
 from assistant.api import RiskAssistant
 from assistant.config import Settings
-from assistant.models import Answer, Filter
+from assistant.models import Answer, AnswerRequest, Filter
 from assistant.resources import prompt
 
 from .conftest import AS_OF
-from .test_llm import FailingChat, ScriptedChat
+from .fakes import FailingChat, ToolChat, tool_reply
 
 QUESTION = "Q4 2025 card-not-present fraud patterns"
 SUMMARY = "- A summary of the retrieved events."
@@ -28,14 +28,20 @@ def call(name: str, n: int = 0, **args: Any) -> AIMessage:
     return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call-{name}-{n}"}])
 
 
-def script(*replies: AIMessage | str) -> ScriptedChat:
-    return ScriptedChat(messages=iter([r if isinstance(r, AIMessage) else AIMessage(content=r) for r in replies]))
+def script(*replies: AIMessage | str) -> ToolChat:
+    """The planner's tool calls and final word, then the summary (as the Draft tool's call)."""
+    return ToolChat(messages=iter([r if isinstance(r, AIMessage) else _draft(r) if r == SUMMARY
+                                   else AIMessage(content=r) for r in replies]))
 
 
-def ask(demo_assistant: RiskAssistant, model: ScriptedChat, **settings: Any) -> Answer:
-    return pipeline.answer(QUESTION, db=demo_assistant.db, embedder=demo_assistant.embedder,
-                           settings=demo_assistant.settings.model_copy(update=settings), chat_model=model,
-                           as_of=AS_OF, use_agent=True)
+def _draft(summary: str) -> AIMessage:
+    return tool_reply({"summary": summary, "patterns": [], "caveats": []})
+
+
+def ask(demo_assistant: RiskAssistant, model: Any, **settings: Any) -> Answer:
+    return pipeline.answer(AnswerRequest(question=QUESTION, as_of=AS_OF), db=demo_assistant.db,
+                           embedder=demo_assistant.embedder, chat_model=model,
+                           settings=demo_assistant.settings.model_copy(update={"llm_agent": True, **settings}))
 
 
 def tool_results(received: list[BaseMessage]) -> list[ToolMessage]:
@@ -56,12 +62,12 @@ def test_valid_tool_filters_are_the_plan_that_ran(demo_assistant: RiskAssistant)
     assert answer.mode == "llm" and answer.summary == SUMMARY
     assert answer.plan.filters == [Filter(**f) for f in filters]
     assert answer.plan.query == "disputed card payments" and answer.plan.as_of == AS_OF
-    assert not any("planner failed" in n for n in answer.notes)
+    assert not any("planner failed" in n.text for n in answer.notes)
     assert answer.events and all(e.fields["category"] == "chargeback" for e in answer.events)
     direct = count(demo_assistant, "category = 'chargeback' AND severity IN ('high', 'critical')")
-    assert answer.report.matched == direct
+    assert answer.facts.matched == direct
     (result,) = tool_results(model.received[1])
-    assert json.loads(str(result.content))["matched"] == answer.report.matched
+    assert json.loads(str(result.content))["matched"] == answer.facts.matched
 
 
 def test_unknown_fields_and_unstored_values_never_reach_sql(demo_assistant: RiskAssistant) -> None:
@@ -72,7 +78,7 @@ def test_unknown_fields_and_unstored_values_never_reach_sql(demo_assistant: Risk
     model = script(call("search_events", query="fraud", filters=filters), "Done.", SUMMARY)
     answer = ask(demo_assistant, model)
     assert answer.plan.filters == [Filter(field="severity", op="eq", value="high")]  # spelled as stored
-    assert answer.report.matched == count(demo_assistant, "severity = 'high'")
+    assert answer.facts.matched == count(demo_assistant, "severity = 'high'")
     notes = " ".join(answer.plan.notes)
     assert "'risk_colour' is not a field" in notes and "DROP TABLE" in notes and "space_piracy" in notes
     result = json.loads(str(tool_results(model.received[1])[0].content))
@@ -111,12 +117,12 @@ def test_bad_tool_arguments_come_back_as_errors_and_the_run_goes_on(demo_assista
     assert "bad arguments for search_events" in errors[0] and "group_by" in errors[1] and "op" in errors[2]
     assert "no tool 'no_such_tool'" in errors[3] and "999999999" in errors[4]
     assert answer.plan.filters == [Filter(field="category", op="eq", value="fraud_alert")]
-    assert answer.mode == "llm" and not any("planner failed" in n for n in answer.notes)
+    assert answer.mode == "llm" and not any("planner failed" in n.text for n in answer.notes)
 
 
 def assert_fell_back(demo_assistant: RiskAssistant, answer: Answer, reason: str) -> None:
     assert answer.plan == demo_assistant.plan(QUESTION, as_of=AS_OF)
-    note = next(n for n in answer.notes if "the LLM planner failed" in n)
+    note = next(n.text for n in answer.notes if "the LLM planner failed" in n.text)
     assert reason in note and note.endswith("; the deterministic plan ran")
 
 
@@ -199,7 +205,6 @@ def test_the_api_plans_with_the_agent_when_an_llm_is_configured(demo_assistant: 
 
 def test_a_model_that_cannot_call_tools_falls_back(demo_assistant: RiskAssistant) -> None:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=SUMMARY)]))  # bind_tools: NotImplementedError
-    answer = pipeline.answer(QUESTION, db=demo_assistant.db, embedder=demo_assistant.embedder,
-                             settings=demo_assistant.settings, chat_model=model, as_of=AS_OF, use_agent=True)
+    answer = ask(demo_assistant, model)
     assert_fell_back(demo_assistant, answer, "the chat model cannot call tools")
     assert answer.mode == "llm"  # the summary still comes from the model

@@ -15,9 +15,10 @@ from assistant.models import (
     AmountStats,
     Answer,
     EventHit,
+    Facts,
     Filter,
     LikeTarget,
-    PatternReport,
+    Note,
     QueryPlan,
 )
 from assistant.ui.app import EXAMPLE_QUESTIONS, Handlers, build_app, parse_as_of, render_outputs
@@ -61,26 +62,27 @@ def answer() -> Answer:
         as_of=date(2026, 3, 15),
         notes=["Q4 2025 read as 2025-10-01 to 2025-12-31"],
     )
-    amounts = AmountStats(
-        currency="USD", events=2, total=Decimal("2469"), median=Decimal("1234.5"), max=Decimal("1234.5")
-    )
-    report = PatternReport(evidence=3, matched=134, amounts=[amounts])
+    amounts = AmountStats(scope="evidence", currency="USD", events=2, total=Decimal("2469"),
+                          median=Decimal("1234.5"), min=Decimal("1234.5"), max=Decimal("1234.5"))
     return Answer(
         question=plan.question,
         plan=plan,
         events=[hit(11, 0.91), hit(22, 0.87), hit(33, 0.80, amount=None, entity_name=None)],
-        report=report,
+        facts=Facts(matched=134, evidence=3, amounts=[amounts]),
         summary="Card-not-present fraud clusters online [#33] and at one merchant [#11].",
         citations=[33, 11, 999],
         mode="offline",
-        notes=["LLM not configured; summary computed from the report."],
+        notes=[Note(kind="planner", text="the LLM planner failed; the deterministic plan ran")],
     )
 
 
 def test_reply_is_summary_then_provenance_line(answer: Answer) -> None:
     reply = format_reply(answer)
-    assert reply.startswith(answer.summary)
-    assert reply.splitlines()[-1] == "*mode: offline · 3 of 134 matching events retrieved*"
+    # The summary follows the offline notice, escaped for markdown, its citations kept visible.
+    assert "Card-not-present fraud clusters online **\\[#33\\]**" in reply
+    assert reply.index("no LLM") < reply.index("Card-not")
+    assert reply.splitlines()[-1] == f"*mode: offline · answer {answer.id[:8]}*"
+    assert "134 events match; the themes and listed events are drawn from the 3 best-ranked" in reply
 
 
 def test_status_line_explains_offline_mode() -> None:
@@ -115,7 +117,7 @@ def test_plan_markdown_shows_filters_query_as_of_and_notes(answer: Answer) -> No
     assert "- **Query text:** `card-not-present fraud`" in text
     assert "- **As of:** 2026-03-15 · **k:** 20" in text
     assert "- Q4 2025 read as 2025-10-01 to 2025-12-31" in text
-    assert "- LLM not configured; summary computed from the report." in text
+    assert "- the LLM planner failed; the deterministic plan ran" in text
 
 
 def test_plan_without_filters_says_none_and_shows_like_seed() -> None:
@@ -188,8 +190,9 @@ def test_real_answer_renders_with_cited_events_first(real_answer: Answer) -> Non
              if event_id in {hit.id for hit in real_answer.events}]
     assert [row[0] for row in rows[: len(cited)]] == cited
     assert all(row[2].startswith("2025-1") and row[3] == "fraud_alert" for row in rows)
-    footer = f"*mode: offline · {real_answer.report.evidence:,} of {real_answer.report.matched:,} "
-    assert format_reply(real_answer).splitlines()[-1].startswith(footer)
+    reply = format_reply(real_answer)
+    assert reply.splitlines()[-1] == f"*mode: offline · answer {real_answer.id[:8]}*"
+    assert f"{real_answer.facts.matched:,} events match; the themes and listed events are drawn from the " in reply
 
 
 def test_real_plan_lists_every_filter(real_answer: Answer) -> None:

@@ -172,7 +172,7 @@ def render_outputs(answer: Answer, history: History) -> Outputs:
     cited = len(set(answer.citations) & {hit.id for hit in answer.events})
     label = f"{TABLE_LABEL} — {cited} cited first, then {len(rows) - cited} more retrieved"
     table = gr.Dataframe(value=pd.DataFrame(rows, columns=list(EVENT_COLUMNS)), label=label)
-    plan = format_plan(answer.plan, [n for n in answer.notes if n.kind in ("planner", "relaxed")])
+    plan = format_plan(answer.plan, [n for n in answer.notes if n.kind in ("planner", "relaxed", "like")])
     return [*history, *turn], "", plan, answer.plan.model_dump(mode="json"), table
 
 
