@@ -208,3 +208,15 @@ def test_a_model_that_cannot_call_tools_falls_back(demo_assistant: RiskAssistant
     answer = ask(demo_assistant, model)
     assert_fell_back(demo_assistant, answer, "the chat model cannot call tools")
     assert answer.mode == "llm"  # the summary still comes from the model
+
+
+def test_a_conversation_plans_with_the_agent_and_refines_follow_ups(demo_assistant: RiskAssistant) -> None:
+    filters: list[dict[str, Any]] = [{"field": "category", "op": "eq", "value": "aml_alert"}]
+    model = script(call("search_events", query="cash structuring", filters=filters), "Done.", SUMMARY, SUMMARY)
+    settings = demo_assistant.settings.model_copy(update={"llm_agent": True})
+    chat = RiskAssistant(settings, demo_assistant.db, demo_assistant.embedder, chat_model=model).conversation()
+    first = chat.ask(QUESTION, as_of=AS_OF)
+    assert first.plan.filters == [Filter(**f) for f in filters] and chat.last_plan == first.plan
+    follow_up = chat.ask("only high severity", as_of=AS_OF)
+    assert follow_up.plan.filters == [*first.plan.filters, Filter(field="severity", op="eq", value="high")]
+    assert follow_up.mode == "llm" and chat.last_plan == follow_up.plan
