@@ -229,7 +229,7 @@ class Anomaly(BaseModel):
 
     event_id: int
     kind: Literal["outlier", "amount", "timing"]
-    score: float  # distance ratio or robust z-score: larger is more unusual
+    score: float  # a robust z-score: larger is more unusual
     reason: str
 
 
