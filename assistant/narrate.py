@@ -60,7 +60,7 @@ def describe_trend(t: Trend) -> str:
     verdict = ("more than chance would explain" if t.significant else "within what chance would explain")
     text = (f"Trend: {t.count:,} events from {t.start.isoformat()} to {last.isoformat()} against "
             f"{t.previous_count:,} in the previous {days} days ({t.previous_start.isoformat()} to "
-            f"{previous_last.isoformat()}){change}, {verdict} (p = {t.p_value:.4f}).")
+            f"{previous_last.isoformat()}){change}, {verdict} ({_p(t.p_value)}).")
     for a in t.amounts:
         text += f" Amounts in {a.currency}: {a.total:,.2f} against {a.previous_total:,.2f}."
     return text + (f" Note: {t.note}." if t.note else "")
@@ -97,6 +97,10 @@ def _lead(facts: Facts, themes: ThemeSet, evidence: list[EventHit]) -> Iterator[
                f"({_pct(t.share * 100)}) {_markers(t.representative_ids[:CITED_PER_THEME])}.")
     elif evidence:
         yield f"The best-ranked events: {_markers([h.id for h in evidence[:CITED_PER_THEME]])}."
+
+
+def _p(value: float) -> str:
+    return "p < 0.0001" if value < 0.0001 else f"p = {value:.4f}"
 
 
 def _values(counts: list[Count], total: int) -> str:
