@@ -89,7 +89,7 @@ def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, s
     facts = compute_facts(db, plan, evidence, matched=found.matched, seed_ids=found.seed_ids)
     run.lap("facts")
     yield FactsEvent(facts=facts)
-    themes, anomalies = _themes(db, embedder, evidence)
+    themes, anomalies = _themes(db, embedder, evidence, asked=" ".join([plan.query, *map(str, plan.filters)]))
     run.lap("themes")
     yield ThemesEvent(themes=themes, anomalies=anomalies)
     written = yield from _summary(run, chat_model, plan, facts, themes, anomalies, evidence, listed)
@@ -126,12 +126,13 @@ def _retrieve(db: Database, embedder: Embedder, settings: Settings, plan: QueryP
                     work_mem=settings.search_work_mem)
 
 
-def _themes(db: Database, embedder: Embedder, evidence: list[EventHit]) -> tuple[ThemeSet, list[Anomaly]]:
+def _themes(db: Database, embedder: Embedder, evidence: list[EventHit], asked: str
+            ) -> tuple[ThemeSet, list[Anomaly]]:
     ids = [h.id for h in evidence]
     if not ids:
         return ThemeSet(method="none"), []
     vectors = evidence_vectors(db, embedder.name, ids)
-    themes = find_themes(ids, vectors, evidence)
+    themes = find_themes(ids, vectors, evidence, asked=asked)
     return themes, find_anomalies(db, ids, vectors, evidence, themes)
 
 

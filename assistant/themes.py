@@ -34,6 +34,7 @@ TERMS = 4
 LABEL_TERMS = 3
 REPRESENTATIVES = 3
 DOMINANT_SHARE = 0.5  # a field value is "dominant" when at least half of the theme holds it
+DOMINANT_LIFT = 0.1  # ... and its share of the theme is at least 10 points above its share of the evidence
 NOISE = -1
 # Words only: digits, amounts and ids ("9,800.00", "ACC-1234") never name a theme.
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"
@@ -61,7 +62,8 @@ def normalise(vectors: Vectors) -> Vectors:
     return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float64)
 
 
-def find_themes(ids: list[int], vectors: Vectors, hits: list[EventHit], *, seed: int = 0) -> ThemeSet:
+def find_themes(ids: list[int], vectors: Vectors, hits: list[EventHit], *, seed: int = 0,
+                asked: str = "") -> ThemeSet:
     """Group the evidence by meaning (HDBSCAN, else KMeans) and describe each group; same input, same themes."""
     if len(ids) < MIN_EVIDENCE:
         return ThemeSet(method="none")
@@ -72,11 +74,11 @@ def find_themes(ids: list[int], vectors: Vectors, hits: list[EventHit], *, seed:
     by_id = {hit.id: hit.fields for hit in hits}
     fields = [by_id.get(i, {}) for i in ids]
     groups = _groups(labels)
-    terms = distinctive_terms(_class_documents(fields, labels, groups), top=TERMS)
-    # A value every evidence event holds (the category the filters chose) tells no theme apart.
-    everywhere = set.intersection(*(_descriptors(f) for f in fields))
+    # The words of the question and its filters are what every theme is about: they tell none apart.
+    terms = distinctive_terms(_class_documents(fields, labels, groups), top=TERMS,
+                              also_excluded=set(re.findall(_WORD, asked.lower())))
     themes = [_theme(ids, unit, fields, members, words) for members, words in zip(groups, terms, strict=False)]
-    themes = [t.model_copy(update={"dominant": [c for c in t.dominant if c.value not in everywhere]}) for t in themes]
+    themes = [t.model_copy(update={"dominant": distinctive_values(t, fields)}) for t in themes]
     themes.sort(key=lambda t: (-t.size, ids.index(t.event_ids[0])))
     numbered = [t.model_copy(update={"id": n}) for n, t in enumerate(themes, start=1)]
     return ThemeSet(method=method, themes=numbered, unassigned=int(np.sum(labels == NOISE)))
@@ -167,7 +169,19 @@ def _class_documents(fields: list[dict[str, Any]], labels: Labels, groups: list[
     return documents
 
 
-def distinctive_terms(documents: list[str], *, top: int = TERMS) -> list[list[str]]:
+def distinctive_values(theme: Theme, fields: list[dict[str, Any]]) -> list[Count]:
+    """The theme's dominant values that set it apart: held by a share of it at least DOMINANT_LIFT above their
+    share of all the evidence (the category the filters chose, or a field nearly every event has, is not)."""
+    held: dict[str, int] = {}
+    for event in fields:
+        for value in _descriptors(event):
+            held[value] = held.get(value, 0) + 1
+    return [c for c in theme.dominant
+            if c.count / theme.size - held.get(c.value, 0) / len(fields) >= DOMINANT_LIFT]
+
+
+def distinctive_terms(documents: list[str], *, top: int = TERMS, also_excluded: set[str] | None = None
+                      ) -> list[list[str]]:
     """Class-based TF-IDF (BERTopic's c-TF-IDF): each class document's `top` most distinctive words."""
     vectorizer = CountVectorizer(stop_words="english", token_pattern=_WORD)
     try:
@@ -175,12 +189,14 @@ def distinctive_terms(documents: list[str], *, top: int = TERMS) -> list[list[st
     except ValueError:  # nothing but stop words, digits and ids: no vocabulary
         return [[] for _ in documents]
     vocabulary = vectorizer.get_feature_names_out().tolist()
-    excluded = _id_like(documents)
+    excluded = _id_like(documents) | (also_excluded or set())
     frequency = counts.sum(axis=0)
     average_words = counts.sum() / len(documents)
     idf = np.log(1 + average_words / np.where(frequency == 0, 1.0, frequency))
     lengths = counts.sum(axis=1, keepdims=True)
-    weights = counts / np.where(lengths == 0, 1.0, lengths) * idf
+    frequencies = counts / np.where(lengths == 0, 1.0, lengths)
+    # A word no more frequent in this class than across the classes ("account" in every complaint) names none.
+    weights = frequencies * idf * (frequencies > frequencies.mean(axis=0))
     return [_top_terms(row, vocabulary, excluded, top) for row in weights]
 
 
