@@ -23,6 +23,7 @@ from assistant.filters import compile_filters, field_type
 from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter, QueryPlan
+from assistant.planning import plan_question
 from assistant.resources import query
 from assistant.retrieve import Fusion, RetrievalMode, retrieve
 
@@ -207,12 +208,20 @@ def score_plan(planned: Iterable[Filter], expected: Iterable[Filter]) -> tuple[s
     return {filter_key(f) for f in planned}, {filter_key(f) for f in expected}
 
 
+def read_plan(assistant: RiskAssistant, case: PlannerCase) -> QueryPlan:
+    """The deterministic planner's reading of a case, before any relaxation: what the labels describe."""
+    settings = assistant.settings
+    return plan_question(assistant.db, case.question, as_of=case.as_of, k=settings.top_k,
+                         fiscal_year_start_month=settings.fiscal_year_start_month, embedder=assistant.embedder,
+                         thresholds=settings.thresholds)
+
+
 def evaluate_planner(assistant: RiskAssistant, cases: Iterable[PlannerCase], *, answers: bool = False) -> PlannerScores:
     """Plan every case's question as of its day; compare the filters with its label. With `answers`,
     also answer it and check the listed events against the label's filters (event precision, empties)."""
     scores = PlannerScores()
     for case in cases:
-        planned, expected = score_plan(assistant.plan(case.question, as_of=case.as_of).filters, case.expected)
+        planned, expected = score_plan(read_plan(assistant, case).filters, case.expected)
         scores.cases += 1
         scores.total.add(planned, expected)
         for name in {key[0] for key in planned | expected}:
