@@ -81,7 +81,7 @@ def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, s
     run.notes += planner_notes
     run.lap("plan")
     yield PlanEvent(plan=plan, notes=list(run.notes))
-    found = _retrieve(db, embedder, settings, plan)
+    found = retrieve_evidence(db, embedder, settings, plan)
     evidence, listed = found.hits, found.hits[:plan.k]
     run.notes += [Note(kind="like" if plan.like else "retrieval", text=n) for n in found.notes]
     run.lap("evidence")
@@ -89,8 +89,11 @@ def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, s
     facts = compute_facts(db, plan, evidence, matched=found.matched, seed_ids=found.seed_ids)
     run.lap("facts")
     yield FactsEvent(facts=facts)
-    themes, anomalies = _themes(db, embedder, evidence, asked=" ".join([plan.query, *map(str, plan.filters)]))
+    ids, vectors = [h.id for h in evidence], evidence_vectors(db, embedder.name, [h.id for h in evidence])
+    themes = find_themes(ids, vectors, evidence, asked=" ".join([plan.query, *map(str, plan.filters)]))
     run.lap("themes")
+    anomalies = find_anomalies(db, ids, vectors, evidence, themes) if ids else []
+    run.lap("anomalies")
     yield ThemesEvent(themes=themes, anomalies=anomalies)
     written = yield from _summary(run, chat_model, plan, facts, themes, anomalies, evidence, listed)
     run.lap("summary")
@@ -119,21 +122,12 @@ class _Written:
     mode: Mode
 
 
-def _retrieve(db: Database, embedder: Embedder, settings: Settings, plan: QueryPlan) -> Retrieval:
+def retrieve_evidence(db: Database, embedder: Embedder, settings: Settings, plan: QueryPlan) -> Retrieval:
+    """The evidence stage: the plan's best-ranked `evidence_size` events under its filters, as settings say."""
     return retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
                     exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
                     work_mem=settings.search_work_mem)
-
-
-def _themes(db: Database, embedder: Embedder, evidence: list[EventHit], asked: str
-            ) -> tuple[ThemeSet, list[Anomaly]]:
-    ids = [h.id for h in evidence]
-    if not ids:
-        return ThemeSet(method="none"), []
-    vectors = evidence_vectors(db, embedder.name, ids)
-    themes = find_themes(ids, vectors, evidence, asked=asked)
-    return themes, find_anomalies(db, ids, vectors, evidence, themes)
 
 
 def _summary(run: _Run, chat_model: BaseChatModel | None, plan: QueryPlan, facts: Facts, themes: ThemeSet,

@@ -133,7 +133,7 @@ def test_the_stream_yields_its_stages_in_order(demo_assistant: RiskAssistant) ->
     assert set(stages[4:-1]) == {"summary"} and len(stages) > 6  # the report's sections, one by one
     answer = stream.answer()
     assert answer.question == "chargebacks in 2025"
-    assert list(answer.timings) == ["plan", "evidence", "facts", "themes", "summary"]
+    assert list(answer.timings) == ["plan", "evidence", "facts", "themes", "anomalies", "summary"]
     again = demo_assistant.ask_stream("chargebacks in 2025", as_of=AS_OF)
     assert isinstance(list(again)[-1], AnswerEvent)
     deltas = "".join(demo_assistant.ask_stream("chargebacks in 2025", as_of=AS_OF).text())
@@ -148,7 +148,7 @@ def test_every_answer_is_recorded_under_its_id(demo_assistant: RiskAssistant, cr
     assert row["matched"] == credit.facts.matched and row["plan"]["filters"] == json.loads(
         credit.plan.model_dump_json())["filters"]
     assert row["embedding_model"] == demo_assistant.embedder.name and row["llm_model"] is None
-    assert set(row["timings"]) == {"plan", "evidence", "facts", "themes", "summary"}
+    assert set(row["timings"]) == {"plan", "evidence", "facts", "themes", "anomalies", "summary"}
     assert row["settings"]["evidence_size"] == demo_assistant.settings.evidence_size
 
 
