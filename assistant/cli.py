@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from assistant.config import Settings
@@ -107,7 +108,8 @@ def ask(
             if as_json:
                 continue
             if isinstance(event, PlanEvent):
-                out.print(f"[bold]Plan[/bold]: {clean(_plan_line(event.plan))}", highlight=False)
+                out.print(f"[bold]Plan[/bold]: {escape(clean(_plan_line(event.plan)))}", highlight=False,
+                          soft_wrap=True)
             elif isinstance(event, EvidenceEvent):
                 err.print(f"{event.matched:,} events match; reading the {event.evidence:,} best-ranked…",
                           highlight=False)
@@ -115,9 +117,9 @@ def ask(
         if as_json:
             _write(answer.model_dump_json(indent=2))
         else:
-            out.print(to_text(answer), markup=False, highlight=False)
+            out.print(to_text(answer), markup=False, highlight=False, soft_wrap=True)
             timings = ", ".join(f"{stage} {ms:,.0f} ms" for stage, ms in answer.timings.items())
-            out.print(f"\nmode: {answer.mode} · answer {answer.id} · {timings}", highlight=False)
+            out.print(f"\nmode: {answer.mode} · answer {answer.id} · {timings}", highlight=False, soft_wrap=True)
         assistant.close()
 
 
@@ -131,7 +133,7 @@ def plan(question: Annotated[str, typer.Argument()],
         if as_json:
             _write(result.model_dump_json(indent=2))
         else:
-            out.print(_plan_line(result), highlight=False)
+            out.print(clean(_plan_line(result)), markup=False, highlight=False, soft_wrap=True)
         assistant.close()
 
 

@@ -241,3 +241,22 @@ def test_hnsw_search_agrees_with_exact_search(demo_assistant: RiskAssistant) -> 
     assert (exact.method, approx.method) == ("exact", "hnsw") and exact.matched == approx.matched
     overlap = {h.id for h in exact.hits} & {h.id for h in approx.hits}
     assert len(overlap) >= 0.9 * len(exact.hits)
+
+
+@pytest.mark.slow
+def test_cli_ask_prints_the_plan_then_the_report_as_plain_text(demo_assistant: RiskAssistant,
+                                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant.cli import app
+
+    assert demo_assistant.settings.database_url is not None
+    monkeypatch.setenv("DATABASE_URL", demo_assistant.settings.database_url.get_secret_value())
+    monkeypatch.setenv("RISK_DATA_DIR", str(tmp_path))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["ask", "chargebacks [bold]in[/bold] 2025", "--as-of", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Plan: ") and "[bold]in[/bold]" in out  # the question's text is never rich markup
+    assert out.index("Plan: ") < out.index("no LLM") < out.index("Coverage: ") < out.index("mode: offline · answer ")
+    answer_id = out.split("mode: offline · answer ")[1].split(" ")[0]
+    assert demo_assistant.db.fetch_one("select_answer", {"id": answer_id}) is not None
