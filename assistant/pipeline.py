@@ -89,7 +89,8 @@ def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, s
     facts = compute_facts(db, plan, evidence, matched=found.matched, seed_ids=found.seed_ids)
     run.lap("facts")
     yield FactsEvent(facts=facts)
-    ids, vectors = [h.id for h in evidence], evidence_vectors(db, embedder.name, [h.id for h in evidence])
+    ids = [h.id for h in evidence]
+    vectors = evidence_vectors(db, embedder.name, ids)
     themes = find_themes(ids, vectors, evidence, asked=" ".join([plan.query, *map(str, plan.filters)]))
     run.lap("themes")
     anomalies = find_anomalies(db, ids, vectors, evidence, themes) if ids else []
