@@ -23,7 +23,7 @@ from assistant.filters import compile_filters, field_type
 from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter, QueryPlan
-from assistant.planning import plan_question
+from assistant.planning import deterministic_plan
 from assistant.resources import query
 from assistant.retrieve import Fusion, RetrievalMode, retrieve
 
@@ -210,10 +210,7 @@ def score_plan(planned: Iterable[Filter], expected: Iterable[Filter]) -> tuple[s
 
 def read_plan(assistant: RiskAssistant, case: PlannerCase) -> QueryPlan:
     """The deterministic planner's reading of a case, before any relaxation: what the labels describe."""
-    settings = assistant.settings
-    return plan_question(assistant.db, case.question, as_of=case.as_of, k=settings.top_k,
-                         fiscal_year_start_month=settings.fiscal_year_start_month, embedder=assistant.embedder,
-                         thresholds=settings.thresholds)
+    return deterministic_plan(assistant.db, case.question, case.as_of, assistant.embedder, assistant.settings)
 
 
 def evaluate_planner(assistant: RiskAssistant, cases: Iterable[PlannerCase], *, answers: bool = False) -> PlannerScores:

@@ -61,17 +61,18 @@ def _new_plan(request: AnswerRequest, db: Database, embedder: Embedder, settings
     if chat_model is not None and settings.llm_agent and not follow_up:
         plan = _agent_plan(text, db, embedder, settings, chat_model, as_of, notes)
     if plan is None:
-        plan = _deterministic(db, text, as_of, embedder, settings)
+        plan = deterministic_plan(db, text, as_of, embedder, settings)
     if not follow_up or previous is None:
         return plan
     anchor = period_end(previous)
     if is_bare_period(plan) and anchor is not None and anchor < as_of:
         # "what about Q3?" after a Q4 2025 question means Q3 2025, not the latest Q3.
-        plan = _deterministic(db, text, anchor, embedder, settings).model_copy(update={"as_of": as_of})
+        plan = deterministic_plan(db, text, anchor, embedder, settings).model_copy(update={"as_of": as_of})
     return refine(previous, plan)
 
 
-def _deterministic(db: Database, text: str, as_of: dt.date, embedder: Embedder, settings: Settings) -> QueryPlan:
+def deterministic_plan(db: Database, text: str, as_of: dt.date, embedder: Embedder, settings: Settings) -> QueryPlan:
+    """The deterministic planner's reading of a question under the settings, before any relaxation."""
     return plan_question(db, text, as_of=as_of, k=settings.top_k,
                          fiscal_year_start_month=settings.fiscal_year_start_month, embedder=embedder,
                          thresholds=settings.thresholds)
