@@ -166,14 +166,13 @@ def _check(run: _Run, draft: Draft, plan: QueryPlan, facts: Facts, themes: Theme
     allowed = {h.id for h in evidence}
     given = " ".join([plan.question, *(str(f.value) for f in plan.filters)])
     summary = check_text(draft.summary, figures, allowed, given=given)
-    claims, failed = _tally(summary, allowed)
+    claims, failed = _tally(summary)
     notes, patterns = summary.notes(), []
     for p in draft.patterns:
         text, title = (check_text(t, figures, allowed, given=given) for t in (p.text, p.title))
         invented = [i for i in p.event_ids if i not in allowed]
-        for part in (text, title):
-            claims, failed = claims + _tally(part, allowed)[0], failed + _tally(part, allowed)[1]
-        claims, failed = claims + len(p.event_ids), failed + len(invented)
+        for checked, bad in (*map(_tally, (text, title)), (len(p.event_ids), len(invented))):
+            claims, failed = claims + checked, failed + bad
         notes += text.notes() + title.notes()
         notes += [f"removed citations of events that were not retrieved: {invented}"] if invented else []
         if text.text.strip() and title.text.strip():
@@ -189,11 +188,9 @@ def _check(run: _Run, draft: Draft, plan: QueryPlan, facts: Facts, themes: Theme
     return _Written(summary.text.strip(), patterns, caveats, "llm")
 
 
-def _tally(check: Check, allowed: set[int]) -> tuple[int, int]:
+def _tally(check: Check) -> tuple[int, int]:
     """Figures and citations checked in a text, and how many of them failed."""
-    valid = check_citations(check.text, allowed)[0]
-    failed = len(check.unsupported) + len(check.removed_citations)
-    return check.claims + len(valid) + len(check.removed_citations), failed
+    return check.claims + check.citations, len(check.unsupported) + len(check.removed_citations)
 
 
 def _sections(offline: Narrative) -> Iterator[StreamEvent]:
