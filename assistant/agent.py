@@ -259,13 +259,12 @@ def count_grouped(db: Database, filters: list[Filter], group_by: str | None) -> 
     if group_by is not None and group_by not in GROUP_BY:
         raise PlanError(f"cannot group by {group_by!r}; allowed: {', '.join(GROUP_BY)}")
     compiled = compile_filters(filters)
-    row = db.conn.execute(sql.SQL(query("count_matching_events")).format(where=compiled.where),
-                          compiled.params).fetchone()
-    total = int(row[0]) if row else 0
+    counted = db.execute(sql.SQL(query("count_matching_events")).format(where=compiled.where), compiled.params)
+    total = int(counted[0][0]) if counted else 0
     if group_by is None:
         return total, []
     statement = sql.SQL(query("count_events_grouped")).format(where=compiled.where)
-    rows = db.conn.execute(statement, {**compiled.params, "group_by": group_by, "limit": MAX_GROUPS}).fetchall()
+    rows = db.execute(statement, {**compiled.params, "group_by": group_by, "limit": MAX_GROUPS})
     return total, [(str(r[0]), int(r[1])) for r in rows]
 
 

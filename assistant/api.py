@@ -16,7 +16,19 @@ from assistant.embed import Embedder
 from assistant.ingest import IngestResult, Progress, ingest_file
 from assistant.llm import make_chat_model
 from assistant.mapping import Mapping
-from assistant.models import Answer, AnswerEvent, AnswerRequest, Mode, PlanEvent, QueryPlan, StreamEvent, SummaryDelta
+from assistant.models import (
+    Answer,
+    AnswerEvent,
+    AnswerRequest,
+    Feedback,
+    FeedbackSource,
+    Mode,
+    PlanEvent,
+    QueryPlan,
+    Rating,
+    StreamEvent,
+    SummaryDelta,
+)
 from assistant.planning import plan_request
 from assistant.resources import resource_dir
 
@@ -106,6 +118,14 @@ class RiskAssistant:
         request = AnswerRequest(question=question, as_of=as_of, previous=previous)
         return plan_request(request, db=self.db, embedder=self.embedder, settings=self.settings,
                             chat_model=self.chat_model)[0]
+
+    def record_feedback(self, answer_id: str, rating: Rating, *, comment: str | None = None,
+                        analyst: str = "local", source: FeedbackSource = "api") -> int:
+        """Store a thumbs up or down (with an optional comment) against a recorded answer; return its id."""
+        from assistant.record import record_feedback
+
+        return record_feedback(self.db, Feedback(answer_id=answer_id, rating=rating, comment=comment,
+                                                 analyst=analyst, source=source))
 
     def ingest(self, path: Path, mapping: Mapping | None = None, *, report_path: Path | None = None,
                progress: Progress | None = None) -> IngestResult:

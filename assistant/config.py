@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     meaning_margin: float = Field(default=Thresholds.meaning_margin, ge=0, le=1)
     trigram_min: float = Field(default=Thresholds.trigram_min, ge=0, le=1)
 
+    # Connections the process may hold: each question borrows one per query while it runs, so this caps
+    # how many chats, bot threads and batch workers query at once (the others wait up to pool_timeout_s).
+    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_timeout_s: float = Field(default=30.0, gt=0)
+
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
 

@@ -9,6 +9,7 @@ from assistant.config import Settings
 from assistant.connection import connect
 from assistant.db import Database
 from assistant.errors import DatabaseError
+from assistant.resources import query
 from assistant.server import EmbeddedServer, server_binaries
 
 
@@ -27,10 +28,10 @@ def status(settings: Settings) -> dict[str, Any]:
         info["migrations_applied"] = sorted(migrate.applied(conn))
         info["migrations_pending"] = [m.path.name for m in migrate.pending(conn)]
         if not info["migrations_pending"]:
-            db = Database(conn, None)
-            info["events"] = (db.fetch_one("count_events") or {}).get("n", 0)
-            info["models"] = [f"{r['name']} ({r['dimension']} dims)"
-                              for r in db.fetch_all("select_embedding_models")]
+            events = conn.execute(query("count_events")).fetchone()
+            info["events"] = events[0] if events else 0
+            info["models"] = [f"{name} ({dimension} dims)"
+                              for name, dimension in conn.execute(query("select_embedding_models")).fetchall()]
     finally:
         conn.close()
     return info
@@ -40,7 +41,8 @@ def upgrade(settings: Settings) -> list[str]:
     """Apply pending migrations; names of those applied."""
     db = Database.open(settings, upgrade=False)
     try:
-        return [m.path.name for m in migrate.upgrade(db.conn)]
+        with db.connection() as conn:
+            return [m.path.name for m in migrate.upgrade(conn)]
     finally:
         db.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,9 @@ class Embedder:
         self.name = name
         self._model = model
         self.dimension: int = int(model.get_embedding_dimension())
+        # One model, many threads (chats, the bot, batch workers): a fast tokenizer used from two threads
+        # at once fails ("Already borrowed"), and torch already spreads one batch over every core.
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
@@ -50,8 +54,9 @@ class Embedder:
         return vector
 
     def _encode(self, texts: list[str]) -> Vector:
-        vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+        with self._lock:
+            vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -244,7 +244,7 @@ def _score_answer(assistant: RiskAssistant, case: PlannerCase, scores: PlannerSc
         return
     compiled = compile_filters(case.expected)
     statement = sql.SQL(query("count_events_among")).format(where=compiled.where)
-    row = assistant.db.conn.execute(statement, {**compiled.params, "ids": ids}).fetchone()
+    row = next(iter(assistant.db.execute(statement, {**compiled.params, "ids": ids})), None)
     scores.answered += 1
     scores.event_precision_sum += (int(row[0]) if row else 0) / len(ids)
 

@@ -107,7 +107,7 @@ def _numeric_params(fields: list[str]) -> dict[str, Any]:
 def _rows(db: Database, name: str, compiled: CompiledFilters, params: dict[str, Any] | None = None
           ) -> list[dict[str, Any]]:
     statement = sql.SQL(query(name)).format(where=compiled.where)
-    with db.conn.cursor(row_factory=dict_row) as cur:
+    with db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(statement, {**compiled.params, **(params or {})})
         return cur.fetchall()
 

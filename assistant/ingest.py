@@ -92,7 +92,7 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)
-    db.conn.execute(query("insert_ingest_run"), {
+    db.execute(query("insert_ingest_run"), {
         "source": result.source, "path": str(path), "inserted": result.inserted,
         "updated": result.updated, "unchanged": result.unchanged, "rejected": result.rejected,
     })

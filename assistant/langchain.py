@@ -117,7 +117,7 @@ class RiskEventStore(VectorStore):
         """Delete this source's documents with these ids; missing ids are ignored."""
         if ids is None:
             raise InputError("RiskEventStore.delete needs the ids to delete; it never deletes a whole source")
-        self.db.conn.execute(query("lc_delete_events"), {"source": self.source, "ids": list(ids)})
+        self.db.execute(query("lc_delete_events"), {"source": self.source, "ids": list(ids)})
         return True
 
     def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
@@ -150,8 +150,7 @@ class RiskEventStore(VectorStore):
         compiled = compile_filters(translate_filter(filter))
         statement = sql.SQL(query("lc_search_events")).format(where=compiled.where)
         params = {**compiled.params, "query": _vector(vector), "model": self.model, "source": self.source, "k": k}
-        with self.db.conn.cursor() as cur:
-            rows = cur.execute(statement, params).fetchall()
+        rows = self.db.execute(statement, params)
         return [(_to_document({"source_id": r[0], "text": r[1], "attributes": r[2]}), float(r[3])) for r in rows]
 
     def _to_event(self, doc: Document, source_id: str) -> tuple[RiskEvent, bytes]:

@@ -280,6 +280,20 @@ class Answer(BaseModel):
                 f"{self.facts.evidence} best-ranked")
 
 
+Rating = Literal["up", "down"]
+FeedbackSource = Literal["ui", "slack", "api", "cli"]
+
+
+class Feedback(BaseModel):
+    """An analyst's verdict on an answer, from one of the fronts."""
+
+    answer_id: str
+    analyst: str
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=2000)
+    source: FeedbackSource
+
+
 class AnswerRequest(BaseModel):
     """A question for pipeline.answer_stream, from any front."""
 

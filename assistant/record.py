@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from typing import Any
 
@@ -10,7 +11,8 @@ from psycopg.types.json import Jsonb
 
 from assistant.config import Settings
 from assistant.db import Database
-from assistant.models import Answer
+from assistant.errors import InputError
+from assistant.models import Answer, Feedback
 from assistant.resources import query
 
 # The settings that shape what an answer retrieves and reads: recorded so that it can be reproduced.
@@ -41,6 +43,26 @@ def record_answer(db: Database, answer: Answer, *, settings: Settings, embedding
 def load_answer_record(db: Database, answer_id: str) -> dict[str, Any] | None:
     """The recorded row of an answer, if any."""
     return db.fetch_one("select_answer", {"id": answer_id})
+
+
+def record_feedback(db: Database, feedback: Feedback) -> int:
+    """Store an analyst's verdict on a recorded answer; return its row id."""
+    try:
+        uuid.UUID(feedback.answer_id)
+    except ValueError:
+        raise InputError(f"feedback: {feedback.answer_id!r} is not an answer id") from None
+    comment = (feedback.comment or "").strip() or None
+    with db.transaction() as conn:
+        if conn.execute(query("select_answer_exists"), {"id": feedback.answer_id}).fetchone() is None:
+            raise InputError(f"feedback: no recorded answer has id {feedback.answer_id!r}")
+        row = conn.execute(query("insert_feedback"), {**feedback.model_dump(), "comment": comment}).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def load_feedback(db: Database, answer_id: str) -> list[dict[str, Any]]:
+    """Every verdict on an answer, oldest first."""
+    return db.fetch_all("select_feedback", {"answer_id": answer_id})
 
 
 def _json(value: Any) -> Jsonb:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from assistant.config import Settings
 from assistant.db import Database
@@ -126,8 +125,8 @@ def candidates(limit: int) -> int:
 def count_matching(db: Database, compiled: CompiledFilters) -> int:
     """How many events the compiled filters match."""
     statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
-    row = db.conn.execute(statement, compiled.params).fetchone()
-    return int(row[0]) if row else 0
+    rows = db.execute(statement, compiled.params)
+    return int(rows[0][0]) if rows else 0
 
 
 def _has_lexemes(db: Database, keywords: str) -> bool:
@@ -164,9 +163,8 @@ def _seed(db: Database, embedder: Embedder, plan: QueryPlan, compiled: CompiledF
 
 
 def _with_fields(db: Database, scored: list[tuple[int, float]], digits: int) -> list[EventHit]:
-    with db.conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query("select_events_by_ids"), {"ids": [i for i, _ in scored]})
-        by_id: dict[int, dict[str, Any]] = {row["id"]: row for row in cur.fetchall()}
+    rows = db.fetch_all("select_events_by_ids", {"ids": [i for i, _ in scored]})
+    by_id: dict[int, dict[str, Any]] = {row["id"]: row for row in rows}
     return [EventHit(id=i, score=round(score, digits), fields=_public(by_id[i])) for i, score in scored]
 
 

@@ -81,7 +81,7 @@ def to_array(value: Any) -> Vector:
 
 def _centroid(db: Database, embedder: Embedder, entity_id: str, compiled: CompiledFilters) -> dict[str, Any]:
     statement = sql.SQL(query("select_entity_centroid")).format(where=compiled.where)
-    with db.conn.cursor(row_factory=dict_row) as cur:
+    with db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         cur.execute(statement, {**compiled.params, "entity_id": entity_id, "model": embedder.name})
         row = cur.fetchone()
     assert row is not None  # an aggregate always returns one row

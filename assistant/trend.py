@@ -80,7 +80,7 @@ def _period(db: Database, plan: QueryPlan, start: dt.date, end: dt.date) -> dict
         Filter(field=DATE_FIELD, op="lt", value=end.isoformat())]
     compiled = compile_filters(filters)
     statement = sql.SQL(query("facts_period")).format(where=compiled.where)
-    rows = db.conn.execute(statement, compiled.params).fetchall()
+    rows = db.execute(statement, compiled.params)
     return {row[0]: (int(row[1]), Decimal(row[2] or 0)) for row in rows}
 
 

@@ -208,7 +208,7 @@ def build_size(server: EmbeddedServer, embedder: Embedder, size: int, data_dir: 
     assistant = open_size(server, embedder, size, data_dir)
     try:
         run = SizeRun(size, build(assistant, size, data_dir, say))
-        assistant.db.conn.execute("ANALYZE")  # fresh and reused databases are measured with the same statistics
+        assistant.db.execute("ANALYZE")  # fresh and reused databases are measured with the same statistics
         return run
     finally:
         assistant.close()

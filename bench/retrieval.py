@@ -147,8 +147,8 @@ def load_corpus(db: Database, corpus: Corpus) -> float:
                 copy.write_row([i + 1, MODEL, digest, vector])
         first, last = conn.execute("SELECT min(id), max(id) FROM risk_events").fetchone() or (0, 0)
         assert (first, last) == (1, len(corpus.status)), "event ids must be 1..n: use a fresh database"
-    db.conn.execute("ANALYZE risk_events")
-    db.conn.execute("ANALYZE event_embeddings")
+    db.execute("ANALYZE risk_events")
+    db.execute("ANALYZE event_embeddings")
     return time.perf_counter() - started
 
 
@@ -242,8 +242,8 @@ def print_table(results: dict[str, dict[str, Timings]]) -> None:
 
 def print_header(db: Database, args: argparse.Namespace, load_s: float, index_s: float) -> None:
     """The machine, the server and the corpus: figures are comparable only between like headers."""
-    version, vector, mwm, workers = db.conn.execute(SETTINGS).fetchone() or ("?", "?", "?", "?")
-    events, embeddings, index = db.conn.execute(SIZES).fetchone() or (0, 0, 0)
+    version, vector, mwm, workers = db.execute(SETTINGS)[0] or ("?", "?", "?", "?")
+    events, embeddings, index = db.execute(SIZES)[0] or (0, 0, 0)
     mib = 1024 * 1024
     print(f"machine:  {os.cpu_count()} CPU cores, load average {format_load()}")
     print(f"server:   PostgreSQL {version}, pgvector {vector}, maintenance_work_mem {mwm} "
@@ -252,7 +252,7 @@ def print_header(db: Database, args: argparse.Namespace, load_s: float, index_s:
     print(f"corpus:   {args.rows} rows, dim {args.dim}, {CLUSTERS} clusters, noise {NOISE}, seed {args.seed}, "
           f"{args.queries} queries, k {K}")
     print(f"load:     {load_s:.1f} s (binary COPY of events and vectors, then ANALYZE)")
-    row = db.conn.execute(INDEX_OPTIONS).fetchone()
+    row = db.execute(INDEX_OPTIONS)[0]
     print(f"index:    HNSW ({row[0] if row else '?'}) built in {index_s:.1f} s by ensure_embedding_model; "
           f"searched with ef_search {args.ef_search}, iterative scan relaxed_order")
     print(f"sizes:    risk_events {events / mib:.1f} MiB total, event_embeddings {embeddings / mib:.1f} MiB total, "

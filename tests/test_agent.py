@@ -49,7 +49,7 @@ def tool_results(received: list[BaseMessage]) -> list[ToolMessage]:
 
 
 def count(demo_assistant: RiskAssistant, where: str, params: tuple[Any, ...] = ()) -> int:
-    row = demo_assistant.db.conn.execute(f"SELECT count(*) FROM risk_events WHERE {where}", params).fetchone()
+    row = demo_assistant.db.execute(f"SELECT count(*) FROM risk_events WHERE {where}", params)[0]
     assert row is not None
     return int(row[0])
 
@@ -153,8 +153,8 @@ def test_an_agent_that_never_searches_falls_back(demo_assistant: RiskAssistant) 
 
 
 def test_count_and_profile_numbers_equal_direct_counts(demo_assistant: RiskAssistant) -> None:
-    top = demo_assistant.db.conn.execute(
-        "SELECT entity_id FROM risk_events GROUP BY entity_id ORDER BY count(*) DESC, entity_id LIMIT 1").fetchone()
+    top = demo_assistant.db.execute(
+        "SELECT entity_id FROM risk_events GROUP BY entity_id ORDER BY count(*) DESC, entity_id LIMIT 1")[0]
     assert top is not None
     entity = str(top[0])
     filters = [{"field": "category", "op": "eq", "value": "chargeback"}]

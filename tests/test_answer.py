@@ -26,12 +26,12 @@ CREDIT_WHERE = ("category = 'credit_score_change' AND subcategory = 'score_drop'
 
 
 def _source_ids(assistant: RiskAssistant, ids: list[int]) -> set[str]:
-    rows = assistant.db.conn.execute("SELECT source_id FROM risk_events WHERE id = ANY(%s)", [ids]).fetchall()
+    rows = assistant.db.execute("SELECT source_id FROM risk_events WHERE id = ANY(%s)", [ids])
     return {r[0] for r in rows}
 
 
 def _sql(assistant: RiskAssistant, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-    return assistant.db.conn.execute(statement, list(params)).fetchall()  # type: ignore[arg-type]
+    return assistant.db.execute(statement, list(params))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -252,7 +252,7 @@ def select_ids(db: Database, filters: list[Filter]) -> set[str]:
     """Source ids of the stored events the compiled filters select."""
     compiled = compile_filters(filters)
     statement = sql.SQL("SELECT ev.source_id FROM risk_events ev WHERE {}").format(compiled.where)
-    return {row[0] for row in db.conn.execute(statement, compiled.params).fetchall()}
+    return {row[0] for row in db.execute(statement, compiled.params)}
 
 
 def expected(*predicates: Callable[[Row], bool]) -> set[str]:
@@ -302,17 +302,17 @@ def test_values_are_bound_never_spliced(events_db: Database) -> None:
     hostile = "x' OR '1'='1"
     compiled = compile_filters([Filter(field="category", op="eq", value=hostile),
                                 Filter(field="attributes.channel", op="eq", value="'; DROP TABLE risk_events; --")])
-    rendered = compiled.where.as_string(events_db.conn)
+    rendered = compiled.where.as_string()
     assert hostile not in rendered and "DROP" not in rendered
     assert hostile in compiled.params.values()
     assert select_ids(events_db, [Filter(field="category", op="eq", value=hostile)]) == set()
     select_ids(events_db, [Filter(field="attributes.channel", op="eq", value="'; DROP TABLE risk_events; --")])
-    count = events_db.conn.execute("SELECT count(*) FROM risk_events").fetchone()
+    count = events_db.execute("SELECT count(*) FROM risk_events")[0]
     assert count is not None and count[0] == len(ROWS)
 
 
 def test_refused_field_never_reaches_the_database(events_db: Database) -> None:
     with pytest.raises(PlanError, match="unknown filter field"):
         select_ids(events_db, [Filter(field="category; DROP TABLE risk_events", op="eq", value="x")])
-    count = events_db.conn.execute("SELECT count(*) FROM risk_events").fetchone()
+    count = events_db.execute("SELECT count(*) FROM risk_events")[0]
     assert count is not None and count[0] == len(ROWS)

@@ -35,8 +35,8 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def _counts(db: Database) -> tuple[int, int]:
-    events = db.conn.execute("SELECT count(*) FROM risk_events").fetchone()
-    vectors = db.conn.execute("SELECT count(*) FROM event_embeddings").fetchone()
+    events = db.execute("SELECT count(*) FROM risk_events")[0]
+    vectors = db.execute("SELECT count(*) FROM event_embeddings")[0]
     assert events is not None and vectors is not None
     return events[0], vectors[0]
 
@@ -58,8 +58,8 @@ def test_cfpb_export_ingested_twice_gives_exact_counts(cfpb: CfpbSet, embedder: 
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, len(narratives))
     assert second.embedded == 0
     assert _counts(db) == (len(narratives), len(narratives))
-    stored = db.conn.execute("SELECT occurred_at::date, attributes->>'zip_code' FROM risk_events "
-                             "WHERE source_id = %s", [narratives[0]["Complaint ID"]]).fetchone()
+    stored = db.execute("SELECT occurred_at::date, attributes->>'zip_code' FROM risk_events "
+                             "WHERE source_id = %s", [narratives[0]["Complaint ID"]])[0]
     assert stored is not None and stored[1] == (narratives[0]["ZIP code"] or None)
 
 
@@ -91,15 +91,15 @@ def test_changed_rows_are_updated_and_re_embedded_others_untouched(
         db: Database, embedder: Embedder, tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "a.jsonl", _rows(5))
     ingest_file(db, embedder, path, Mapping.identity("t"))
-    before = dict(db.conn.execute("SELECT source_id, embedding::text FROM risk_events "
-                                  "JOIN event_embeddings ON event_id = id").fetchall())
+    before = dict(db.execute("SELECT source_id, embedding::text FROM risk_events "
+                                  "JOIN event_embeddings ON event_id = id"))
     rows = _rows(5)
     rows[2]["text"] = "Completely different: wire transfer to a new beneficiary abroad."
     rows.append({**GOOD, "source_id": "E99"})
     result = ingest_file(db, embedder, _write_jsonl(path, rows), Mapping.identity("t"))
     assert (result.inserted, result.updated, result.unchanged, result.embedded) == (1, 1, 4, 2)
-    after = dict(db.conn.execute("SELECT source_id, embedding::text FROM risk_events "
-                                 "JOIN event_embeddings ON event_id = id").fetchall())
+    after = dict(db.execute("SELECT source_id, embedding::text FROM risk_events "
+                                 "JOIN event_embeddings ON event_id = id"))
     assert after["E2"] != before["E2"] and after["E1"] == before["E1"]
     assert _counts(db) == (6, 6)
 
@@ -135,7 +135,7 @@ def test_csv_and_parquet_load_like_jsonl(db: Database, embedder: Embedder, tmp_p
                    tmp_path / "e.parquet")
     assert ingest_file(db, embedder, csv_path, Mapping.identity("t")).inserted == 3
     assert ingest_file(db, embedder, tmp_path / "e.parquet", Mapping.identity("t")).inserted == 3
-    row = db.conn.execute("SELECT amount, attributes FROM risk_events WHERE source_id = 'E1p'").fetchone()
+    row = db.execute("SELECT amount, attributes FROM risk_events WHERE source_id = 'E1p'")[0]
     assert row is not None and str(row[0]) == "120.50" and row[1] == {"merchant_id": "MER-1"}
 
 

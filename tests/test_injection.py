@@ -83,13 +83,13 @@ def test_the_plan_is_the_same_with_the_hostile_events(demo_assistant: RiskAssist
 
 def test_the_hostile_events_are_evidence_but_their_claims_are_not_made(injected: RiskAssistant) -> None:
     answer = injected.ask(QUESTIONS[0], as_of=AS_OF)
-    hostile = {r[0] for r in injected.db.conn.execute(
-        "SELECT id FROM risk_events WHERE source_id LIKE 'INJ-%%'").fetchall()}
+    hostile = {r[0] for r in injected.db.execute(
+        "SELECT id FROM risk_events WHERE source_id LIKE 'INJ-%%'")}
     assert hostile & set(answer.evidence_ids), "the test needs the hostile events among the evidence"
     # The database counts them as the events they are ...
-    assert answer.facts.matched == injected.db.conn.execute(
+    assert answer.facts.matched == injected.db.execute(
         "SELECT count(*) FROM risk_events WHERE category = 'fraud_alert' AND subcategory = 'card_not_present' "
-        "AND occurred_at >= '2025-10-01' AND occurred_at < '2026-01-01'").fetchone()[0]  # type: ignore[index]
+        "AND occurred_at >= '2025-10-01' AND occurred_at < '2026-01-01'")[0][0]  # type: ignore[index]
     # ... and nothing they say becomes a claim, a citation or markup.
     text = to_text(answer)
     for figure in HOSTILE_FIGURES:
@@ -153,5 +153,5 @@ def test_hostile_rows_hold_every_style(tmp_path: Path) -> None:
 
 
 def test_demo_fixture_is_untouched(demo_assistant: RiskAssistant, demo: DemoSet) -> None:
-    n = demo_assistant.db.conn.execute("SELECT count(*) FROM risk_events WHERE source_id LIKE 'INJ-%%'").fetchone()
+    n = demo_assistant.db.execute("SELECT count(*) FROM risk_events WHERE source_id LIKE 'INJ-%%'")[0]
     assert n is not None and n[0] == 0 and demo_assistant.count_events() == len(demo.rows)

@@ -100,16 +100,16 @@ def test_canonical_metadata_fills_columns_and_round_trips(store: RiskEventStore)
     [doc] = store.get_by_ids(["a"])
     assert doc.metadata == {"category": "fraud", "severity": "high", "amount": 900, "channel": "wire",
                             "flagged": True}
-    row = store.db.conn.execute(
-        "SELECT category, severity, amount FROM risk_events WHERE source_id = 'a'").fetchone()
+    row = store.db.execute(
+        "SELECT category, severity, amount FROM risk_events WHERE source_id = 'a'")[0]
     assert row is not None and (row[0], row[1], int(row[2])) == ("fraud", "high", 900)
 
 
 def test_readding_unchanged_documents_keeps_them(store: RiskEventStore) -> None:
-    before = store.db.conn.execute("SELECT occurred_at, updated_at FROM risk_events ORDER BY id").fetchall()
+    before = store.db.execute("SELECT occurred_at, updated_at FROM risk_events ORDER BY id")
     store.add_texts(["wire fraud"], [{"category": "fraud", "severity": "high", "amount": 900, "channel": "wire",
                                       "flagged": True}], ids=["a"])
-    after = store.db.conn.execute("SELECT occurred_at, updated_at FROM risk_events ORDER BY id").fetchall()
+    after = store.db.execute("SELECT occurred_at, updated_at FROM risk_events ORDER BY id")
     assert before == after
 
 

@@ -45,9 +45,9 @@ def test_dimension_mismatch_is_refused_at_start_up(db: Database) -> None:
 
 def test_hnsw_index_exists_for_the_model(db: Database) -> None:
     db.ensure_embedding_model("all-MiniLM-L6-v2", 384)
-    rows = db.conn.execute(
+    rows = db.execute(
         "SELECT indexdef FROM pg_indexes WHERE tablename = 'event_embeddings' AND indexdef LIKE '%hnsw%'"
-    ).fetchall()
+    )
     assert len(rows) == 1 and "vector_cosine_ops" in rows[0][0] and "vector(384)" in rows[0][0]
 
 
@@ -58,7 +58,7 @@ def test_settings_without_database_url_use_the_embedded_server(tmp_path: Path) -
 
 
 def test_index_build_memory_applies_to_the_build_only(db: Database) -> None:
-    default = db.conn.execute("SHOW maintenance_work_mem").fetchone()
+    default = db.execute("SHOW maintenance_work_mem")[0]
     db.index_build_memory = "1kB"  # below PostgreSQL's minimum: the server must refuse it if it is applied
     try:
         db.ensure_embedding_model("probe-model", 8)
@@ -67,7 +67,7 @@ def test_index_build_memory_applies_to_the_build_only(db: Database) -> None:
         pass
     db.index_build_memory = "256MB"
     db.ensure_embedding_model("probe-model", 8)
-    assert db.conn.execute("SHOW maintenance_work_mem").fetchone() == default  # SET LOCAL: gone after the build
+    assert db.execute("SHOW maintenance_work_mem")[0] == default  # SET LOCAL: gone after the build
 
 
 def test_index_build_memory_setting_is_validated(tmp_path: Path) -> None:

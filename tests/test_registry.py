@@ -22,7 +22,7 @@ def _ingest(db: Database, embedder: Embedder, path: Path, rows: list[dict[str, o
 
 
 def _registry(db: Database) -> dict[tuple[str, str], int]:
-    return {(r[0], r[1]): r[2] for r in db.conn.execute("SELECT field, value, events FROM field_values").fetchall()}
+    return {(r[0], r[1]): r[2] for r in db.execute("SELECT field, value, events FROM field_values")}
 
 
 def test_ingestion_keeps_the_registry_current(db: Database, embedder: Embedder, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_companies_are_found_by_their_leading_name(cfpb: CfpbSet) -> None:
 
 
 def test_the_registry_knows_which_categories_hold_each_subcategory(cfpb: CfpbSet) -> None:
-    pairs = set(cfpb.assistant.db.conn.execute("SELECT subcategory, category FROM subcategory_parents").fetchall())
+    pairs = set(cfpb.assistant.db.execute("SELECT subcategory, category FROM subcategory_parents"))
     assert ("Loan", "Vehicle loan or lease") in pairs and ("Medical debt", "Debt collection") in pairs
     # "student loan ... federal loans": the category named by two words beats the subcategory "Loan"
     # named by one, and no filter pair that can match nothing is left.

@@ -154,20 +154,20 @@ def test_keywords_without_lexemes_fall_back_to_dense_ranks(demo_assistant: RiskA
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_keywords_neither_error_nor_change_the_table(small: Database, embedder: Embedder,
                                                              hostile: str) -> None:
-    before = small.conn.execute("SELECT count(*), sum(hashtext(text)) FROM risk_events").fetchone()
+    before = small.execute("SELECT count(*), sum(hashtext(text)) FROM risk_events")[0]
     for mode in MODES:
         for plan in (SMALL_PLAN.model_copy(update={"keywords": [hostile]}),
                      SMALL_PLAN.model_copy(update={"keywords": [], "query": hostile})):
             retrieve(small, embedder, plan, mode=mode)
             retrieve(small, embedder, plan, mode=mode, exact_below=0)
-    after = small.conn.execute("SELECT count(*), sum(hashtext(text)) FROM risk_events").fetchone()
+    after = small.execute("SELECT count(*), sum(hashtext(text)) FROM risk_events")[0]
     assert before == after and after is not None and after[0] == len(SMALL_ROWS)
 
 
 @pytest.mark.parametrize("kind", ["event", "entity"])
 def test_every_mode_excludes_the_like_targets_own_events(small: Database, embedder: Embedder,
                                                          kind: Literal["event", "entity"]) -> None:
-    row = small.conn.execute("SELECT id FROM risk_events WHERE source_id = 'both'").fetchone()
+    row = small.execute("SELECT id FROM risk_events WHERE source_id = 'both'")[0]
     assert row is not None
     target = LikeTarget(kind=kind, value=str(row[0]) if kind == "event" else "ACC-1")
     plan = SMALL_PLAN.model_copy(update={"like": target})

@@ -15,7 +15,7 @@ Q4_2025 = [Filter(field="occurred_at", op="gte", value="2025-10-01"),
 
 
 def _id_of(assistant: RiskAssistant, source_id: str) -> int:
-    row = assistant.db.conn.execute("SELECT id FROM risk_events WHERE source_id = %s", [source_id]).fetchone()
+    row = assistant.db.execute("SELECT id FROM risk_events WHERE source_id = %s", [source_id])[0]
     assert row is not None
     return int(row[0])
 
@@ -33,15 +33,15 @@ def test_like_an_event_excludes_it_and_names_what_matches_share(demo_assistant: 
 
 
 def test_like_an_entity_uses_its_events_inside_the_filter_window(demo_assistant: RiskAssistant) -> None:
-    row = demo_assistant.db.conn.execute(
+    row = demo_assistant.db.execute(
         "SELECT entity_id FROM risk_events WHERE entity_id IS NOT NULL GROUP BY entity_id "
         "HAVING count(*) FILTER (WHERE occurred_at >= '2025-10-01' AND occurred_at < '2026-01-01') >= 1 "
-        "AND count(*) FILTER (WHERE occurred_at < '2025-10-01') >= 1 ORDER BY count(*) DESC LIMIT 1").fetchone()
+        "AND count(*) FILTER (WHERE occurred_at < '2025-10-01') >= 1 ORDER BY count(*) DESC LIMIT 1")[0]
     assert row is not None
     account = row[0]
-    in_window = {r[0] for r in demo_assistant.db.conn.execute(
+    in_window = {r[0] for r in demo_assistant.db.execute(
         "SELECT id FROM risk_events WHERE entity_id = %s AND occurred_at >= '2025-10-01' "
-        "AND occurred_at < '2026-01-01'", [account]).fetchall()}
+        "AND occurred_at < '2026-01-01'", [account])}
     plan = QueryPlan(question=f"like {account}", query="x", as_of=AS_OF, filters=Q4_2025,
                      like=LikeTarget(kind="entity", value=account))
     found = retrieve(demo_assistant.db, demo_assistant.embedder, plan)
@@ -51,9 +51,9 @@ def test_like_an_entity_uses_its_events_inside_the_filter_window(demo_assistant:
 
 
 def test_an_entity_without_events_in_the_window_falls_back_with_a_note(demo_assistant: RiskAssistant) -> None:
-    row = demo_assistant.db.conn.execute(
+    row = demo_assistant.db.execute(
         "SELECT entity_id FROM risk_events WHERE entity_id IS NOT NULL GROUP BY entity_id "
-        "HAVING max(occurred_at) < '2025-10-01' LIMIT 1").fetchone()
+        "HAVING max(occurred_at) < '2025-10-01' LIMIT 1")[0]
     assert row is not None
     plan = QueryPlan(question="like", query="x", as_of=AS_OF, filters=Q4_2025,
                      like=LikeTarget(kind="entity", value=row[0]))
