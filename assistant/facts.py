@@ -92,8 +92,12 @@ def _breakdowns(db: Database, scope: Scope, compiled: CompiledFilters, total: in
         groups.setdefault(row["dimension"], []).append(
             Count(value=row["value"], count=row["n"], event_ids=row["ids"] or []))
     groups["month"] = sorted(groups.get("month", []), key=lambda c: c.value)
-    return [Breakdown(dimension=d, scope=scope, total=total, counts=counts)
-            for d, counts in groups.items() if counts]
+    timeline = groups.pop("month_category", [])
+    found = [Breakdown(dimension=d, scope=scope, total=total, counts=counts) for d, counts in groups.items() if counts]
+    if scope == "matched":  # the chart's series: every month and category of the whole matching set
+        found.append(Breakdown(dimension="month_category", scope=scope, total=total,
+                               counts=sorted(timeline, key=lambda c: c.value)))
+    return found
 
 
 def _numeric_params(fields: list[str]) -> dict[str, Any]:

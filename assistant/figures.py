@@ -76,6 +76,8 @@ def _reason_items(a: Anomaly) -> Iterator[Fact]:
 
 def _breakdowns(facts: Facts) -> Iterator[Fact]:
     for b in facts.breakdowns:
+        if b.dimension == "month_category":
+            continue  # the chart's series: its months and categories are facts already, one by one
         for c in b.counts:
             key = f"{b.scope}.{b.dimension}[{c.value}]"
             yield Fact(key=f"{key}.count", label=f"{b.scope} events with {b.dimension} {c.value}", value=c.count,

@@ -115,7 +115,9 @@ class Fact(BaseModel):
 
 
 class Breakdown(BaseModel):
-    """Counts of one dimension (category, subcategory, severity, month, entity) over one set of events."""
+    """Counts of one dimension (category, subcategory, severity, month, entity) over one set of events.
+    "month_category" (matched events only) counts each month and category together, values "YYYY-MM category",
+    in date order: the series of a chart over time."""
 
     dimension: str
     scope: Literal["matched", "evidence"]

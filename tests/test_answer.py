@@ -64,6 +64,21 @@ def test_facts_count_every_matching_event_as_direct_sql_does(demo_assistant: Ris
     assert {c.value: c.count for c in facts.breakdown("month")} == months
 
 
+def test_the_chart_series_counts_every_month_and_category_as_direct_sql(demo_assistant: RiskAssistant) -> None:
+    # A plan spanning categories: the series behind the UI's chart of matched events over time.
+    answer = demo_assistant.ask("high severity events in 2026", as_of=AS_OF)
+    where = " AND ".join(f.field for f in answer.plan.filters)
+    assert "severity" in where and "occurred_at" in where, answer.plan
+    direct = {f"{month} {category}": n for month, category, n in _sql(
+        demo_assistant, "SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM'), category, count(*) "
+                        "FROM risk_events WHERE severity = 'high' AND occurred_at >= '2026-01-01' "
+                        "AND occurred_at < '2027-01-01' GROUP BY 1, 2")}
+    series = answer.facts.breakdown("month_category")
+    assert {c.value: c.count for c in series} == direct
+    assert len({c.value.split(" ")[1] for c in series}) > 1  # more than one category: a chart with several lines
+    assert [c.value for c in series] == sorted(c.value for c in series)
+
+
 def test_score_drops_are_computed_over_every_matching_event(demo_assistant: RiskAssistant, credit: Answer) -> None:
     change = next(n for n in credit.facts.numeric if n.scope == "matched" and n.field == "score change")
     median, low, n = _sql(demo_assistant, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), min(d), count(*) "
