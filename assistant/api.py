@@ -33,6 +33,11 @@ from assistant.planning import plan_request
 from assistant.resources import resource_dir
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
+    from assistant.batch import BatchQuestion, BatchResult
     from assistant.conversation import Conversation
 
 
@@ -106,6 +111,30 @@ class RiskAssistant:
         """Answer a question (or run a given plan) with a checked, cited, recorded Answer."""
         return self.ask_stream(question, as_of=as_of, plan=plan, exact=exact, previous=previous,
                                analyst=analyst).answer()
+
+    def ask_batch(self, questions: Iterable[BatchQuestion], *, concurrency: int = 4, as_of: dt.date | None = None,
+                  analyst: str = "local") -> list[BatchResult]:
+        """Answer many questions on `concurrency` threads: one result per question, in input order; a question
+        that fails is a result with an error, and the others still run (assistant/batch.py)."""
+        from assistant.batch import ask_batch
+
+        return ask_batch(self, questions, concurrency=concurrency, as_of=as_of, analyst=analyst)
+
+    async def ask_batch_async(self, questions: Iterable[BatchQuestion], *, concurrency: int = 4,
+                              as_of: dt.date | None = None, analyst: str = "local") -> list[BatchResult]:
+        """ask_batch under asyncio: the same answers, without blocking the event loop."""
+        from assistant.batch import ask_batch_async
+
+        return await ask_batch_async(self, questions, concurrency=concurrency, as_of=as_of, analyst=analyst)
+
+    def ask_frame(self, frame: pd.DataFrame, *, question_column: str = "question", id_column: str | None = None,
+                  as_of: dt.date | None = None, concurrency: int = 4) -> pd.DataFrame:
+        """Answer a DataFrame's questions: one row per question (id, question, answer_id, matched, summary,
+        citations, mode, error, seconds, as_of); ids from `id_column` (`id` if present), else row numbers."""
+        from assistant.batch import ask_frame
+
+        return ask_frame(self, frame, question_column=question_column, id_column=id_column, as_of=as_of,
+                         concurrency=concurrency)
 
     def conversation(self, analyst: str = "local") -> Conversation:
         """A thread of questions in which follow-ups refine the previous plan."""

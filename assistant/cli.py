@@ -42,7 +42,7 @@ def _errors() -> Iterator[None]:
         yield
     except AssistantError as error:
         logging.getLogger(__name__).debug("failed", exc_info=True)
-        err.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(error))}", markup=True, highlight=False)  # "[...]" is data
         raise typer.Exit(1) from None
 
 
@@ -138,6 +138,34 @@ def plan(question: Annotated[str, typer.Argument()],
 
 
 @app.command()
+def batch(
+    source: Annotated[Path, typer.Argument(help="Questions: a .csv, .jsonl or .parquet file.")],
+    output: Annotated[Path, typer.Option("--output", "-o",
+                                         help="Answers: .csv, .jsonl or .parquet; resumed if it exists.")],
+    concurrency: Annotated[int, typer.Option(help="Questions answered at once.")] = 4,
+    question_column: Annotated[str, typer.Option(help="The column holding the questions.")] = "question",
+    id_column: Annotated[str | None, typer.Option(help="The column keying each row (default: id when the "
+                                                       "file has one, else the row number).")] = None,
+    input_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the name).")] = None,
+    output_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the name).")] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Answer every question of a file into OUT, one row per id; a re-run asks only the ids not yet in OUT."""
+    from assistant.batch import open_file_job, run_file_job
+
+    with _errors():
+        job = open_file_job(source, output, in_format=input_format, out_format=output_format,
+                            question_column=question_column, id_column=id_column, as_of=_as_of(as_of))
+        assistant = _assistant()
+        with _progress(f"answering {source.name}", len(job.pending)) as advance:
+            summary = run_file_job(assistant, job, concurrency=concurrency, progress=advance)
+        for key, error in summary.errors[:10]:
+            err.print(f"{key}: {error}", markup=False, highlight=False)
+        out.print(summary.summary(), markup=False, highlight=False)
+        assistant.close()
+
+
+@app.command()
 def demo() -> None:
     """Load the bundled synthetic demo events (idempotent)."""
     from assistant.demo import DEMO_SIZE
@@ -165,6 +193,33 @@ def serve() -> None:
         s = assistant.settings
         err.print(f"Serving on http://{s.ui_host}:{s.ui_port} (mode: {assistant.mode})")
         serve_ui(assistant)
+
+
+@app.command()
+def slack(
+    mode: Annotated[str, typer.Option(help="socket (Socket Mode, no public URL) or http (Slack posts to "
+                                           "/slack/events).")] = "socket",
+    port: Annotated[int | None, typer.Option(help="HTTP mode: the port (default RISK_SLACK_PORT, 3000).")] = None,
+    host: Annotated[str | None, typer.Option(help="HTTP mode: the address (default RISK_SLACK_HOST).")] = None,
+) -> None:
+    """Run the Slack bot: it answers mentions and direct messages in threads, and /risk privately."""
+    from assistant.slack.serve import SlackMode, require_tokens, run_bot
+
+    if mode not in ("socket", "http"):
+        raise typer.BadParameter(f"{mode!r} is not a mode: use socket or http", param_hint="--mode")
+    chosen: SlackMode = "socket" if mode == "socket" else "http"
+    settings = Settings()
+    with _errors():
+        tokens = require_tokens(settings, chosen)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        address, number = host or settings.slack_host, settings.slack_port if port is None else port
+        assistant = _assistant()
+        where = "over Socket Mode" if chosen == "socket" else f"on http://{address}:{number}/slack/events"
+        err.print(f"Slack bot running {where} (mode: {assistant.mode})", highlight=False)
+        try:
+            run_bot(assistant, tokens, chosen, host=address, port=number)
+        finally:
+            assistant.close()
 
 
 @db_app.command("status")

@@ -95,6 +95,22 @@ class Settings(BaseSettings):
 
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
+    # Where analysts open the web UI (e.g. https://risk.example.com): Slack links cited events to <base>/?event=<id>.
+    ui_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s<>|]+$")
+
+    # The Slack bot (`risk-assistant slack`): Socket Mode needs the bot and app-level tokens, HTTP mode the
+    # bot token and the signing secret (every request is verified against it).
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "RISK_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "RISK_SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "RISK_SLACK_SIGNING_SECRET")
+    )
+    slack_host: str = "127.0.0.1"  # HTTP mode: put a TLS reverse proxy (or a tunnel) in front of it
+    slack_port: int = Field(default=3000, ge=0, le=65535)
 
     @property
     def pg_dir(self) -> Path:

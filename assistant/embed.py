@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from assistant.config import DEFAULT_MODEL, Settings
 from assistant.errors import EmbeddingModelError
 
 Vector = npt.NDArray[np.float32]
+SMALL_BATCH = 8  # fewer texts than this (a question, a few value names) are embedded on one thread
 Progress = Callable[[int], None]
 
 
@@ -29,6 +31,7 @@ class Embedder:
         # One model, many threads (chats, the bot, batch workers): a fast tokenizer used from two threads
         # at once fails ("Already borrowed"), and torch already spreads one batch over every core.
         self._lock = threading.Lock()
+        self._cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
@@ -54,10 +57,28 @@ class Embedder:
         return vector
 
     def _encode(self, texts: list[str]) -> Vector:
-        with self._lock:
+        with self._lock, _single_threaded(self._cpu and len(texts) < SMALL_BATCH):
             vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
                                          convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+
+@contextmanager
+def _single_threaded(enabled: bool) -> Iterator[None]:
+    """torch on one thread for the block. A question's few words are too little work to split: on 2 busy
+    cores, OpenMP's threads waiting on each other made one short text take 120-180 ms instead of 25-30 ms
+    (and 4-9x longer from the main thread, bench/answer.py's and the CLI's), while batches still use them all."""
+    if not enabled:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @cache
