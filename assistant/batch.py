@@ -19,7 +19,6 @@ import itertools
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
-from assistant.errors import AssistantError, InputError
+from assistant.errors import AssistantError, InputError, redact
 from assistant.models import Answer, QueryPlan
 from assistant.render.text import to_text
 from assistant.results import COLUMNS, ResultFile
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 @dataclass(frozen=True)
@@ -153,10 +151,7 @@ def describe_error(error: Exception, settings: Settings) -> str:
     configured secrets and any password in a URL masked."""
     text = str(error) if isinstance(error, AssistantError) else f"unexpected {type(error).__name__}: {error}"
     text = (text.strip().splitlines() or [type(error).__name__])[0][:500]
-    for secret in (settings.database_url, settings.openai_api_key):
-        if secret is not None and secret.get_secret_value():
-            text = text.replace(secret.get_secret_value(), "***")
-    return _URL_PASSWORD.sub(r"\1***@", text)
+    return redact(text, settings.secret_values())
 
 
 def to_items(questions: Iterable[BatchQuestion], as_of: dt.date | None = None) -> list[BatchItem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
@@ -111,6 +112,14 @@ class Settings(BaseSettings):
     )
     slack_host: str = "127.0.0.1"  # HTTP mode: put a TLS reverse proxy (or a tunnel) in front of it
     slack_port: int = Field(default=3000, ge=0, le=65535)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret (API key, Slack tokens, the database URL and its password): values that
+        must never appear in a log, an error or a reply (see assistant.errors.redact)."""
+        values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+        if self.database_url is not None:
+            values.append(urlsplit(self.database_url.get_secret_value()).password or "")
+        return [v for v in values if v]
 
     @property
     def pg_dir(self) -> Path:

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret value, and any password inside a URL, replaced by ***
+    (longest first, so that a secret containing another is hidden whole)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
 
 class AssistantError(Exception):
     """Base of every error the core raises on purpose."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, redact
 
 log = logging.getLogger("assistant.slack")
 
@@ -37,11 +37,3 @@ def failure_text(error: BaseException, secrets: Iterable[str] = ()) -> str:
     log.error("answering failed (reference %s)\n%s", reference, details)
     return (f"Sorry, something went wrong on my side (reference {reference}); it has been logged. "
             "Try again in a moment, or tell whoever runs the bot.")
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Text with every secret value replaced by ***."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text

@@ -14,10 +14,9 @@ from slack_bolt.error import BoltError
 
 from assistant.api import RiskAssistant
 from assistant.config import Settings
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, redact
 from assistant.slack.app import SLACK_API_URL, build_app
 from assistant.slack.bot import SlackBot
-from assistant.slack.failures import redact
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -98,7 +97,8 @@ def serve_socket(app: App, app_token: str) -> None:
 def run_bot(assistant: RiskAssistant, tokens: SlackTokens, mode: SlackMode, *, host: str, port: int,
             api_url: str = SLACK_API_URL) -> None:
     """Build the bot over an open assistant and serve in the given mode until interrupted."""
-    bot = SlackBot(assistant, ui_base_url=assistant.settings.ui_base_url, secrets=tokens.values)
+    secrets = (*tokens.values, *assistant.settings.secret_values())  # the database and LLM keys too
+    bot = SlackBot(assistant, ui_base_url=assistant.settings.ui_base_url, secrets=secrets)
     try:
         app = build_app(bot, token=tokens.bot_token, signing_secret=tokens.signing_secret, api_url=api_url)
     except BoltError as error:  # auth.test refused the token: say which setting, never its value

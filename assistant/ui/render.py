@@ -9,18 +9,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from assistant.models import Answer, EventHit, Filter, Mode, QueryPlan, Reading
-from assistant.render.markdown import to_markdown
+from assistant.render.markdown import escape, inline, to_markdown
 
-EVENT_COLUMNS: tuple[str, ...] = (
-    "id", "score", "date", "category", "subcategory", "severity", "entity", "amount", "title",
+Datatype = Literal["number", "str"]
+# (column, datatype, width): amount is a number so that the table sorts it as one.
+_COLUMNS: tuple[tuple[str, Datatype, str], ...] = (
+    ("id", "number", "64px"), ("cited", "str", "70px"), ("score", "number", "80px"), ("date", "str", "104px"),
+    ("category", "str", "150px"), ("subcategory", "str", "190px"), ("severity", "str", "86px"),
+    ("entity", "str", "190px"), ("amount", "number", "104px"), ("currency", "str", "96px"),
+    ("title", "str", "300px"),
 )
-EVENT_DATATYPES: tuple[Literal["number", "str"], ...] = (
-    "number", "number", "str", "str", "str", "str", "str", "str", "str",
-)
-# Fixed widths keep codes like "transaction_limit_breach" on one line and let entity and title wrap.
-EVENT_COLUMN_WIDTHS: tuple[str, ...] = (
-    "60px", "72px", "110px", "170px", "215px", "90px", "190px", "136px", "252px",
-)
+MATCHED_COLUMN: tuple[str, Datatype, str] = ("shares with target", "str", "220px")
+EVENT_COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in _COLUMNS)
+EVENT_DATATYPES: tuple[Datatype, ...] = tuple(kind for _, kind, _ in _COLUMNS)
+EVENT_COLUMN_WIDTHS: tuple[str, ...] = tuple(width for _, _, width in _COLUMNS)
 MODE_DESCRIPTIONS: dict[str, str] = {
     "offline": "no LLM configured — answers are computed pattern reports",
     "llm": "summaries written by the configured LLM from the retrieved events",
@@ -43,6 +45,18 @@ def format_reply(answer: Answer) -> str:
     return f"{to_markdown(answer)}\n\n*{footer}*"
 
 
+def format_draft(text: str, stage: str) -> str:
+    """Return the chat message while an answer is being made: the summary so far, then what is running."""
+    shown = "\n\n".join(inline(part) for part in text.split("\n") if part.strip())
+    status = f"*{escape(stage)}…*"
+    return f"{shown}\n\n{status}" if shown else status
+
+
+def format_question(text: str) -> str:
+    """Return the analyst's own question for the chat, escaped (it may quote event text)."""
+    return escape(text)
+
+
 def format_filter(item: Filter) -> str:
     """Return one filter as readable markdown: `field` op `value`."""
     op = _OP_WORDS.get(item.op, item.op)
@@ -56,6 +70,18 @@ def format_filter(item: Filter) -> str:
     else:
         shown = _code(value)
     return f"`{item.field}` {op} {shown}"
+
+
+def filter_text(item: Filter) -> str:
+    """Return one filter as plain text for a chip: field op value."""
+    op = _OP_WORDS.get(item.op, item.op)
+    if item.op == "exists":
+        return f"{item.field} {op}"
+    value = item.value
+    if isinstance(value, (list, tuple)):
+        joiner = " and " if item.op == "between" else ", "
+        return f"{item.field} {op} {joiner.join(map(str, value))}"
+    return f"{item.field} {op} {value}"
 
 
 def format_plan(plan: QueryPlan, notes: Sequence[object] = ()) -> str:
@@ -82,29 +108,61 @@ def _reading(r: Reading) -> str:
     return f"- {format_filter(r.filter)}: {_escape(r.how)}, certainty {r.certainty:.2f}"
 
 
-def event_rows(answer: Answer) -> list[list[Any]]:
-    """Return one table row per retrieved event, cited events first in citation order."""
+def ordered_hits(answer: Answer) -> list[EventHit]:
+    """Return the listed events, cited ones first in citation order."""
     by_id = {hit.id: hit for hit in answer.events}
     cited = [by_id[event_id] for event_id in dict.fromkeys(answer.citations) if event_id in by_id]
     cited_ids = {hit.id for hit in cited}
-    rest = [hit for hit in answer.events if hit.id not in cited_ids]
-    return [event_row(hit) for hit in [*cited, *rest]]
+    return [*cited, *(hit for hit in answer.events if hit.id not in cited_ids)]
 
 
-def event_row(hit: EventHit) -> list[Any]:
+def event_rows(answer: Answer) -> list[list[Any]]:
+    """Return one table row per retrieved event, cited events first in citation order."""
+    cited = set(answer.citations)
+    return [event_row(hit, cited=hit.id in cited) for hit in ordered_hits(answer)]
+
+
+def event_row(hit: EventHit, *, cited: bool = False) -> list[Any]:
     """Return one event as a row matching EVENT_COLUMNS."""
     fields = hit.fields
     return [
         hit.id,
+        "✓" if cited else "",
         float(f"{hit.score:.3g}"),  # hybrid (RRF) scores are small: keep significant digits
         format_date(fields.get("occurred_at")),
         _text(fields.get("category")),
         _text(fields.get("subcategory")),
         _text(fields.get("severity")),
         format_entity(fields.get("entity_name"), fields.get("entity_id")),
-        format_amount(fields.get("amount"), fields.get("currency")),
+        amount_number(fields.get("amount")),
+        _text(fields.get("currency")),
         _text(fields.get("title")),
     ]
+
+
+def table_columns(hits: Sequence[EventHit]) -> list[tuple[str, Datatype, str]]:
+    """Return the table's columns: the shared-metadata column only when some hit shares metadata ("like X")."""
+    return [*_COLUMNS[:-1], MATCHED_COLUMN, _COLUMNS[-1]] if any(hit.shared for hit in hits) else list(_COLUMNS)
+
+
+def table_rows(hits: Sequence[EventHit], cited: set[int]) -> list[list[Any]]:
+    """Return the rows for table_columns(hits): each event, with what it shares with a "like" target."""
+    with_matched = any(hit.shared for hit in hits)
+    rows = []
+    for hit in hits:
+        row = event_row(hit, cited=hit.id in cited)
+        rows.append([*row[:-1], ", ".join(shared_fields(hit.shared)), row[-1]] if with_matched else row)
+    return rows
+
+
+def shared_fields(shared: dict[str, Any]) -> list[str]:
+    """The names of the fields a match shares with its target (attributes without their prefix)."""
+    return [name.removeprefix("attributes.") for name in shared]
+
+
+def format_shared(shared: dict[str, Any]) -> str:
+    """Return the metadata a match shares with its target as "field=value, …"."""
+    return ", ".join(f"{name.removeprefix('attributes.')}={value}" for name, value in shared.items())
 
 
 def format_date(value: Any) -> str:
@@ -121,6 +179,16 @@ def format_entity(name: Any, entity_id: Any) -> str:
     return _text(name or entity_id)
 
 
+def amount_number(amount: Any) -> float | None:
+    """Return an amount as a number the table can sort; None when missing or not a number."""
+    if amount is None or amount == "":
+        return None
+    try:
+        return float(Decimal(str(amount)))
+    except InvalidOperation:
+        return None
+
+
 def format_amount(amount: Any, currency: Any) -> str:
     """Return an amount with thousands separators and its currency; empty when missing."""
     if amount is None or amount == "":
@@ -133,14 +201,6 @@ def format_amount(amount: Any, currency: Any) -> str:
     return f"{shown} {currency}" if currency else shown
 
 
-def redact(message: str, secrets: Sequence[str]) -> str:
-    """Return message with every non-empty secret value replaced by ***."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return message
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -151,5 +211,5 @@ def _code(value: Any) -> str:
 
 
 def _escape(text: str) -> str:
-    # Notes are plain text from the planner; keep them from turning into markdown structure.
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    # Notes are plain text that may quote stored values: never markdown structure, HTML or links.
+    return escape(text)
