@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,12 +26,13 @@ from typer.testing import CliRunner
 from assistant.api import RiskAssistant
 from assistant.cli import app as cli
 from assistant.db import Database
+from assistant.errors import ConfigError
 from assistant.models import EventHit, Pattern
 from assistant.slack.app import build_app
 from assistant.slack.blocks import BLOCKS_MAX, SECTION_MAX, answer_blocks, fallback_text
 from assistant.slack.bot import SlackBot, Thread
 from assistant.slack.mrkdwn import cut, escape, question_from, split
-from assistant.slack.serve import EVENTS_PATH, http_server
+from assistant.slack.serve import EVENTS_PATH, SlackTokens, http_server, run_bot
 
 from .conftest import AS_OF
 from .fake_slack import BOT_USER_ID, Call, FakeSlack, action_body, event_body, form, message_problem, signed_post
@@ -389,3 +391,13 @@ def test_the_manifest_ships_in_the_package() -> None:
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
     assert manifest["features"]["slash_commands"][0]["command"] == "/risk"
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_slack_out_of_reach_is_a_clear_error_without_the_token(demo_assistant: RiskAssistant) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    tokens = SlackTokens(bot_token="xoxb-unreachable-7", app_token="", signing_secret="signing-7")
+    with pytest.raises(ConfigError, match="cannot reach Slack") as caught:
+        run_bot(demo_assistant, tokens, "http", host="127.0.0.1", port=0, api_url=f"http://127.0.0.1:{closed}/api/")
+    assert "xoxb-unreachable-7" not in str(caught.value)

@@ -105,6 +105,10 @@ def run_bot(assistant: RiskAssistant, tokens: SlackTokens, mode: SlackMode, *, h
         reason = redact(str(error), tokens.values)
         raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({reason}); copy the Bot User OAuth Token (xoxb-…) "
                           "from OAuth & Permissions") from None
+    except OSError as error:  # no route to Slack (offline, a proxy, DNS): urllib's URLError is an OSError
+        reason = redact(str(getattr(error, "reason", error)), tokens.values)
+        raise ConfigError(f"cannot reach Slack at {api_url} ({reason}); check the network, or HTTPS_PROXY if "
+                          "this machine needs a proxy") from None
     if mode == "socket":
         serve_socket(app, tokens.app_token)
     else:
