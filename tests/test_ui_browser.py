@@ -7,6 +7,7 @@ Screenshots of each step are written to /tmp/ui_shots/.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -128,6 +129,18 @@ def wait_for_chart_total(page: Any, total: int) -> None:
         .reduce((a, b) => a + b, 0) === n""", arg=total)
 
 
+def downloaded(page: Any, selector: str) -> str:
+    """The file a download button serves. The browser starts the download; its content is then fetched from
+    the same URL with a timeout (waiting for the browser to finish writing it has none, and once hung in CI)."""
+    with page.expect_download() as started:
+        page.click(selector)
+    download = started.value
+    response = page.request.get(download.url, timeout=TIMEOUT_MS)
+    download.cancel()
+    assert response.ok, (download.url, response.status)
+    return str(response.text())
+
+
 def latest_matched(assistant: RiskAssistant) -> int:
     return int(assistant.db.execute("SELECT matched FROM answers ORDER BY asked_at DESC LIMIT 1")[0][0])
 
@@ -205,15 +218,10 @@ def test_exports_hold_the_evidence_rows(page: Any, url: str, demo_assistant: Ris
     open_page(page, url)
     ask(page, "high severity AML alerts in 2026")
     shown = table_ids(page)
-    with page.expect_download() as csv_download:
-        page.click("#download-evidence-csv")
-    with csv_download.value.path().open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = list(csv.DictReader(io.StringIO(downloaded(page, "#download-evidence-csv"))))
     assert [int(r["id"]) for r in rows] == shown
     assert {r["category"] for r in rows} == {"aml_alert"} and {r["severity"] for r in rows} == {"high"}
-    with page.expect_download() as md_download:
-        page.click("#download-answer-md")
-    report = md_download.value.path().read_text(encoding="utf-8")
+    report = downloaded(page, "#download-answer-md")
     assert report.startswith("# high severity AML alerts in 2026")
     assert all(f"| {event_id} |" in report for event_id in shown)
 
