@@ -24,7 +24,8 @@ from assistant.ui.app import build_app, launch
 
 from .conftest import AS_OF
 
-pytestmark = pytest.mark.slow
+# A hung page (the browser waits with no end of its own) fails its test after 5 minutes, not the whole run.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SHOTS = Path("/tmp/ui_shots")
 QUESTION = "Q4 2025 card-not-present fraud patterns"

@@ -167,7 +167,7 @@ def _evidence_section() -> tuple[Any, ...]:
     evidence_hint = gr.Markdown(EVIDENCE_HINT, elem_id="evidence-hint")
     table = gr.Dataframe(
         headers=list(EVENT_COLUMNS), datatype=list(EVENT_DATATYPES), column_widths=list(EVENT_COLUMN_WIDTHS),
-        interactive=False, wrap=True, max_height=1400, show_search="search", buttons=["copy", "fullscreen"],
+        interactive=False, wrap=False, max_height=1400, show_search="search", buttons=["copy", "fullscreen"],
         visible=False, elem_id="evidence",
     )
     with gr.Row():

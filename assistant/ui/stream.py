@@ -110,7 +110,13 @@ class AnswerView:
 
     def _table(self, hits: list[EventHit], cited: set[int], label: str) -> Updates:
         columns = table_columns(hits)
-        frame = pd.DataFrame(table_rows(hits, cited), columns=[name for name, _, _ in columns])
+        names = [name for name, _, _ in columns]
+        frame = pd.DataFrame(table_rows(hits, cited), columns=names)
+        if names == self.session.table_columns:
+            # The same columns: only the rows and the label change. Re-sending the whole configuration on
+            # every stage, beside other components, is what Gradio 6's table has been seen to hang on.
+            return {self.view.table: gr.update(value=frame, label=label)}
+        self.session.table_columns = names
         table = gr.Dataframe(value=frame, datatype=[kind for _, kind, _ in columns], label=label,
                              column_widths=[width for _, _, width in columns], visible=True, show_label=True)
         return {self.view.table: table, self.view.evidence_hint: gr.Markdown(visible=False)}
@@ -136,7 +142,7 @@ class AnswerView:
     def _downloads(self, answer: Answer) -> Updates:
         files = write_exports(answer)
         paths = (files.evidence_csv, files.evidence_markdown, files.answer_markdown)
-        return {button: gr.DownloadButton(value=str(path), visible=True)
+        return {button: gr.update(value=str(path), visible=True)
                 for button, path in zip(self.view.downloads, paths, strict=True)}
 
 
