@@ -157,12 +157,14 @@ def batch(
         job = open_file_job(source, output, in_format=input_format, out_format=output_format,
                             question_column=question_column, id_column=id_column, as_of=_as_of(as_of))
         assistant = _assistant()
-        with _progress(f"answering {source.name}", len(job.pending)) as advance:
-            summary = run_file_job(assistant, job, concurrency=concurrency, progress=advance)
+        try:
+            with _progress(f"answering {source.name}", len(job.pending)) as advance:
+                summary = run_file_job(assistant, job, concurrency=concurrency, progress=advance)
+        finally:
+            assistant.close()
         for key, error in summary.errors[:10]:
             err.print(f"{key}: {error}", markup=False, highlight=False)
         out.print(summary.summary(), markup=False, highlight=False)
-        assistant.close()
 
 
 @app.command()

@@ -397,7 +397,7 @@ def test_slack_out_of_reach_is_a_clear_error_without_the_token(demo_assistant: R
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    tokens = SlackTokens(bot_token="xoxb-unreachable-7", app_token="", signing_secret="signing-7")
+    tokens = SlackTokens(bot_token="xoxb-test7", app_token="", signing_secret="signing-7")
     with pytest.raises(ConfigError, match="cannot reach Slack") as caught:
         run_bot(demo_assistant, tokens, "http", host="127.0.0.1", port=0, api_url=f"http://127.0.0.1:{closed}/api/")
-    assert "xoxb-unreachable-7" not in str(caught.value)
+    assert "xoxb-test7" not in str(caught.value)

@@ -132,8 +132,10 @@ def _plan_column() -> tuple[Any, ...]:
             values = gr.Dropdown(choices=[], multiselect=True, label="Values (stored)", elem_id="edit-values",
                                  interactive=True)
         apply_values = gr.Button("Re-run with these values", size="sm", elem_id="apply-values")
+    # render_children: every tab's components stay in the page and a tab switch only shows or hides them;
+    # Gradio 6 otherwise builds a tab's chart or table when it is first shown, which has hung pages.
     with gr.Tabs(elem_id="panels") as tabs:
-        with gr.Tab("Chart", id="chart"):
+        with gr.Tab("Chart", id="chart", render_children=True):
             chart_hint = gr.Markdown(CHART_HINT)
             # The box is hidden until the first answer; the plot inside only ever gets new data (a plot
             # update that also sets its own visibility or title keeps drawing its old data).
@@ -141,18 +143,18 @@ def _plan_column() -> tuple[Any, ...]:
                 chart_caption = gr.Markdown(elem_id="chart-caption")
                 chart = gr.BarPlot(x="month", y="events", color="category", elem_id="chart", height=300,
                                    x_label_angle=-45, show_label=False)
-        with gr.Tab("Themes", id="themes"):
+        with gr.Tab("Themes", id="themes", render_children=True):
             themes = gr.Markdown(THEMES_HINT, elem_id="themes")
-        with gr.Tab("Unusual", id="anomalies"):
+        with gr.Tab("Unusual", id="anomalies", render_children=True):
             anomalies = gr.Markdown(ANOMALIES_HINT, elem_id="anomalies")
-        with gr.Tab("Event", id=EVENT_TAB):
+        with gr.Tab("Event", id=EVENT_TAB, render_children=True):
             with gr.Row(equal_height=False):
                 event_id = gr.Number(label="Event id", precision=0, minimum=1, scale=3, elem_id="event-id")
                 open_event = gr.Button("Open", size="sm", scale=1, min_width=80, elem_id="open-event")
             event = gr.Markdown(EVENT_HINT, elem_id="event-detail")
             similar = gr.Button("Find similar events", size="sm", variant="primary", visible=False,
                                 elem_id="find-similar")
-        with gr.Tab("Plan", id="plan"):
+        with gr.Tab("Plan", id="plan", render_children=True):
             plan = gr.Markdown(PLAN_HINT, elem_id="plan")
             with gr.Accordion("Edit the plan as JSON and run it", open=False):
                 plan_code = gr.Code(language="json", show_label=False, interactive=True, lines=12)
