@@ -222,7 +222,7 @@ def _count_tool(session: AgentSession) -> BaseTool:
 def like_target(target: str) -> LikeTarget:
     """An event id ("#123", "123") or an entity id."""
     value = target.strip()
-    if not value:
+    if not value or "\x00" in value:
         raise PlanError("similar_to needs an event id such as #123 or an entity id")
     if value.lstrip("#").isdigit():
         return LikeTarget(kind="event", value=value.lstrip("#"))
@@ -270,6 +270,8 @@ def count_grouped(db: Database, filters: list[Filter], group_by: str | None) -> 
 
 def profile_entity(db: Database, entity_id: str) -> dict[str, Any]:
     """One entity's events: how many, and counted by category, severity and month."""
+    if "\x00" in entity_id:  # PostgreSQL text cannot hold NUL: refused here, not by the database
+        raise PlanError(f"no events are stored for entity {entity_id!r}")
     rows = db.fetch_all("select_entity_profile", {"entity_id": entity_id.strip()})
     if not rows:
         raise PlanError(f"no events are stored for entity {entity_id!r}")

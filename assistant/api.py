@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models import BaseChatModel
 
 from assistant import pipeline, registry
+from assistant.analysts import LOCAL, scopes_of
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -97,23 +98,23 @@ class RiskAssistant:
         return "offline" if self.chat_model is None else "llm"
 
     def ask_stream(self, question: str, *, as_of: dt.date | None = None, plan: QueryPlan | None = None,
-                   exact: bool = True, previous: QueryPlan | None = None, analyst: str = "local") -> AnswerStream:
+                   exact: bool = True, previous: QueryPlan | None = None, analyst: str = LOCAL) -> AnswerStream:
         """Start answering: iterate the result for its stages, or call .answer() for the whole.
         A given plan runs exactly as it is (an analyst's edit; `exact=False` lets an empty one be relaxed
         like a plan made here); `previous` is the conversation's last plan, which a follow-up refines."""
         request = AnswerRequest(question=question, analyst=analyst, as_of=as_of, plan=plan, exact=exact,
                                 previous=previous)
-        return AnswerStream(pipeline.answer_stream(request, db=self.db, embedder=self.embedder,
+        return AnswerStream(pipeline.answer_stream(request, db=self.db_for(analyst), embedder=self.embedder,
                                                    settings=self.settings, chat_model=self.chat_model))
 
     def ask(self, question: str, *, as_of: dt.date | None = None, plan: QueryPlan | None = None,
-            exact: bool = True, previous: QueryPlan | None = None, analyst: str = "local") -> Answer:
+            exact: bool = True, previous: QueryPlan | None = None, analyst: str = LOCAL) -> Answer:
         """Answer a question (or run a given plan) with a checked, cited, recorded Answer."""
         return self.ask_stream(question, as_of=as_of, plan=plan, exact=exact, previous=previous,
                                analyst=analyst).answer()
 
     def ask_batch(self, questions: Iterable[BatchQuestion], *, concurrency: int = 4, as_of: dt.date | None = None,
-                  analyst: str = "local") -> list[BatchResult]:
+                  analyst: str = LOCAL) -> list[BatchResult]:
         """Answer many questions on `concurrency` threads: one result per question, in input order; a question
         that fails is a result with an error, and the others still run (assistant/batch.py)."""
         from assistant.batch import ask_batch
@@ -121,7 +122,7 @@ class RiskAssistant:
         return ask_batch(self, questions, concurrency=concurrency, as_of=as_of, analyst=analyst)
 
     async def ask_batch_async(self, questions: Iterable[BatchQuestion], *, concurrency: int = 4,
-                              as_of: dt.date | None = None, analyst: str = "local") -> list[BatchResult]:
+                              as_of: dt.date | None = None, analyst: str = LOCAL) -> list[BatchResult]:
         """ask_batch under asyncio: the same answers, without blocking the event loop."""
         from assistant.batch import ask_batch_async
 
@@ -136,24 +137,29 @@ class RiskAssistant:
         return ask_frame(self, frame, question_column=question_column, id_column=id_column, as_of=as_of,
                          concurrency=concurrency)
 
-    def conversation(self, analyst: str = "local") -> Conversation:
+    def conversation(self, analyst: str = LOCAL) -> Conversation:
         """A thread of questions in which follow-ups refine the previous plan."""
         from assistant.conversation import Conversation
 
         return Conversation(self, analyst)
 
-    def plan(self, question: str, *, as_of: dt.date | None = None, previous: QueryPlan | None = None) -> QueryPlan:
+    def plan(self, question: str, *, as_of: dt.date | None = None, previous: QueryPlan | None = None,
+             analyst: str = LOCAL) -> QueryPlan:
         """The plan `ask` would run for a question (the agent's, when an LLM is configured), without running it."""
-        request = AnswerRequest(question=question, as_of=as_of, previous=previous)
-        return plan_request(request, db=self.db, embedder=self.embedder, settings=self.settings,
+        request = AnswerRequest(question=question, analyst=analyst, as_of=as_of, previous=previous)
+        return plan_request(request, db=self.db_for(analyst), embedder=self.embedder, settings=self.settings,
                             chat_model=self.chat_model)[0]
 
+    def db_for(self, analyst: str) -> Database:
+        """The database as this analyst may see it: their scopes' events only (none for an unknown analyst)."""
+        return self.db.scoped(scopes_of(self.db, analyst))
+
     def record_feedback(self, answer_id: str, rating: Rating, *, comment: str | None = None,
-                        analyst: str = "local", source: FeedbackSource = "api") -> int:
+                        analyst: str = LOCAL, source: FeedbackSource = "api") -> int:
         """Store a thumbs up or down (with an optional comment) against a recorded answer; return its id."""
         from assistant.record import record_feedback
 
-        return record_feedback(self.db, Feedback(answer_id=answer_id, rating=rating, comment=comment,
+        return record_feedback(self.db_for(analyst), Feedback(answer_id=answer_id, rating=rating, comment=comment,
                                                  analyst=analyst, source=source))
 
     def ingest(self, path: Path, mapping: Mapping | None = None, *, report_path: Path | None = None,

@@ -1,4 +1,5 @@
-"""The `risk-assistant` command: ingest, ask, plan, db, demo, serve. Errors become messages here."""
+"""The `risk-assistant` command: ingest, ask, plan, batch, db, demo, serve, slack, eval (and analysts and
+audit from assistant/cli_trust.py). Errors become messages here."""
 
 from __future__ import annotations
 
@@ -99,11 +100,12 @@ def ask(
     question: Annotated[str, typer.Argument(help="A question, e.g. \"Q4 2025 card-not-present fraud\".")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
     as_of: AsOf = None,
+    analyst: Annotated[str, typer.Option(help="Ask as this analyst: their scopes bound what is read.")] = "local",
 ) -> None:
     """Answer a question: the plan, then the pattern report with cited event ids (each stage as it is ready)."""
     with _errors():
         assistant = _assistant()
-        stream = assistant.ask_stream(question, as_of=_as_of(as_of))
+        stream = assistant.ask_stream(question, as_of=_as_of(as_of), analyst=analyst)
         for event in stream:
             if as_json:
                 continue
@@ -149,6 +151,7 @@ def batch(
     input_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the name).")] = None,
     output_format: Annotated[str | None, typer.Option(help="csv, jsonl or parquet (default: from the name).")] = None,
     as_of: AsOf = None,
+    analyst: Annotated[str, typer.Option(help="Ask as this analyst: their scopes bound what is read.")] = "local",
 ) -> None:
     """Answer every question of a file into OUT, one row per id; a re-run asks only the ids not yet in OUT."""
     from assistant.batch import open_file_job, run_file_job
@@ -159,7 +162,7 @@ def batch(
         assistant = _assistant()
         try:
             with _progress(f"answering {source.name}", len(job.pending)) as advance:
-                summary = run_file_job(assistant, job, concurrency=concurrency, progress=advance)
+                summary = run_file_job(assistant, job, concurrency=concurrency, analyst=analyst, progress=advance)
         finally:
             assistant.close()
         for key, error in summary.errors[:10]:
@@ -336,3 +339,14 @@ def eval_retrieval(
         for s in scores.values():
             table.add_row(s.mode, str(s.queries), f"{s.ndcg_at_10:.3f}", f"{s.recall_at_100:.3f}")
         out.print(table)
+
+
+def _register_trust_commands() -> None:
+    """`analysts` and `audit` live in assistant/cli_trust.py (this module stays one job: the core commands)."""
+    from assistant.cli_trust import analysts_app, audit_app
+
+    app.add_typer(analysts_app, name="analysts")
+    app.add_typer(audit_app, name="audit")
+
+
+_register_trust_commands()

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "RISK_DATABASE_URL")
     )
+    # The app's own login (a role bound by row-level security: risk_app, or one granted it). Unset: the
+    # app logs in as risk_app on DATABASE_URL's server, or switches to it with SET ROLE.
+    app_database_url: SecretStr | None = None
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     embedding_model: str = DEFAULT_MODEL
@@ -55,7 +58,10 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         default="gpt-4o-mini", validation_alias=AliasChoices("OPENAI_MODEL", "RISK_LLM_MODEL")
     )
-    llm_timeout_s: float = 60.0
+    # Each request to the LLM, and each retry of it, gives up after llm_timeout_s; a failure the client may
+    # retry (a timeout, a 5xx) is tried llm_max_retries more times before the offline report answers instead.
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=10)
     llm_agent: bool = True  # with an LLM configured, a tool-calling agent plans; the deterministic plan is the fallback
 
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
@@ -117,8 +123,9 @@ class Settings(BaseSettings):
         """Every configured secret (API key, Slack tokens, the database URL and its password): values that
         must never appear in a log, an error or a reply (see assistant.errors.redact)."""
         values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
-        if self.database_url is not None:
-            values.append(urlsplit(self.database_url.get_secret_value()).password or "")
+        for url in (self.database_url, self.app_database_url):
+            if url is not None:
+                values.append(urlsplit(url.get_secret_value()).password or "")
         return [v for v in values if v]
 
     @property

@@ -41,7 +41,7 @@ def upgrade(settings: Settings) -> list[str]:
     """Apply pending migrations; names of those applied."""
     db = Database.open(settings, upgrade=False)
     try:
-        with db.connection() as conn:
+        with db.admin_connection() as conn:
             return [m.path.name for m in migrate.upgrade(conn)]
     finally:
         db.close()

@@ -84,8 +84,8 @@ def write_draft(model: BaseChatModel, *, plan: QueryPlan, facts: Facts, themes: 
     """Stream the summary as it is written, then the Draft; raises LLMError when nothing usable comes."""
     messages = build_messages(plan=plan, facts=facts, themes=themes, anomalies=anomalies, hits=hits)
     draft = yield from _structured(model, messages)
-    if draft is None:
-        draft = yield from _text(model, messages)
+    if not isinstance(draft, Draft):
+        draft = yield from _text(model, messages, earlier=draft)
     yield draft
 
 
@@ -117,8 +117,9 @@ def prompt_variables(*, plan: QueryPlan, facts: Facts, themes: ThemeSet, anomali
     }
 
 
-def _structured(model: BaseChatModel, messages: list[BaseMessage]) -> Generator[str, None, Draft | None]:
-    """Summary deltas from a tool-calling draft; None (nothing yielded) when the text mode should answer."""
+def _structured(model: BaseChatModel, messages: list[BaseMessage]) -> Generator[str, None, Draft | str | None]:
+    """Summary deltas from a tool-calling draft; when the text mode should answer instead (nothing yielded),
+    why the draft was unusable, or None when the model has no tool calling."""
     try:
         # function_calling, not ChatOpenAI's default json_schema: it is the one method every LangChain chat
         # model implements (the base with_structured_output binds the schema as a forced tool and ignores
@@ -140,12 +141,14 @@ def _structured(model: BaseChatModel, messages: list[BaseMessage]) -> Generator[
     except Exception as err:  # any provider or parsing failure
         if written or isinstance(err, _FINAL):
             raise LLMError(f"the language model failed while drafting the answer: {_describe(err)}") from err
-        return None
+        return f"its drafted answer failed: {_describe(err)}"
     return _validated(last, written)
 
 
-def _validated(last: object, written: str) -> Draft | None:
-    """The final partial dict as a Draft; None when it holds no summary and nothing was yielded."""
+def _validated(last: object, written: str) -> Draft | str:
+    """The final partial dict as a Draft; why not, when it holds no summary and nothing was yielded."""
+    if not last and not written:  # no tool call came at all (an empty reply, or prose instead)
+        return "it called no tool to draft the answer"
     try:
         draft = Draft.model_validate(last)
     except ValidationError as err:
@@ -153,12 +156,16 @@ def _validated(last: object, written: str) -> Draft | None:
             raise LLMError("the language model's drafted answer did not match its schema: "
                            f"{err.error_count()} invalid field(s), first at "
                            f"{'.'.join(map(str, err.errors()[0]['loc']))}") from err
-        return None
-    return draft if draft.summary.strip() else None
+        return (f"its drafted answer did not match its schema ({err.error_count()} invalid field(s), "
+                f"first at {'.'.join(map(str, err.errors()[0]['loc'])) or 'the top'})")
+    return draft if draft.summary.strip() else "its drafted answer had an empty summary"
 
 
-def _text(model: BaseChatModel, messages: list[BaseMessage]) -> Generator[str, None, Draft]:
-    """Stream a plain-text summary; the Draft has no patterns or caveats."""
+def _text(model: BaseChatModel, messages: list[BaseMessage], *, earlier: str | None = None
+          ) -> Generator[str, None, Draft]:
+    """Stream a plain-text summary; the Draft has no patterns or caveats. `earlier` says why the drafted
+    answer before it was unusable, so that a failure here names both."""
+    before = f"; before that, {earlier}" if earlier else ""
     parts: list[str] = []
     try:
         for chunk in model.stream(messages):
@@ -167,10 +174,10 @@ def _text(model: BaseChatModel, messages: list[BaseMessage]) -> Generator[str, N
                 parts.append(text)
                 yield text
     except Exception as err:  # any transport or provider failure: the caller falls back offline
-        raise LLMError(f"the language model failed: {_describe(err)}") from err
+        raise LLMError(f"the language model failed: {_describe(err)}{before}") from err
     summary = "".join(parts)
     if not summary.strip():
-        raise LLMError("the language model returned an empty answer")
+        raise LLMError(f"the language model returned an empty answer{before}")
     return Draft(summary=summary, patterns=[], caveats=[])
 
 

@@ -72,7 +72,7 @@ def _compile(f: Filter, alias: str, out: CompiledFilters) -> sql.Composable:
     kind = field_type(f.field)
     col = _column(f.field, alias, out)
     if kind == "text" and f.field.startswith(ATTRIBUTE_PREFIX) and f.op in (*_ORDERED, "between") \
-            and all(_is_number(v) for v in (f.value if f.op == "between" else [f.value])):
+            and all(_is_number(v) for v in _operands(f)):
         # "attributes.score_drop gt 80" compares numbers, not text ("9" > "80" as text): an attribute
         # stored as a JSON number, or as a numeric string (CSV), is compared as numeric; any other
         # value matches nothing. The regex guards the cast, so a stray string never raises.
@@ -87,7 +87,7 @@ def _compile(f: Filter, alias: str, out: CompiledFilters) -> sql.Composable:
         low, high = _pair(f, kind)
         return sql.SQL("{} BETWEEN {} AND {}").format(col, out.bind(low), out.bind(high))
     if f.op == "contains":
-        pattern = "%" + _escape_like(str(f.value)) + "%"
+        pattern = "%" + _escape_like(_text(f, str(f.value))) + "%"
         return sql.SQL("{}::text ILIKE {}").format(col, out.bind(pattern))
     if f.op == "ne":
         return sql.SQL("{} IS DISTINCT FROM {}").format(col, out.bind(_coerce(f, kind, f.value)))
@@ -106,6 +106,11 @@ def _column(field: str, alias: str, out: CompiledFilters) -> sql.Composable:
 
 def _is_number(value: Any) -> bool:
     return not isinstance(value, bool) and _NUMBER.fullmatch(str(value).strip()) is not None
+
+
+def _operands(f: Filter) -> list[Any]:
+    # A between's value may be anything an editor typed (None, a number): _pair refuses it by name later.
+    return list(f.value) if f.op == "between" and isinstance(f.value, list | tuple) else [f.value]
 
 
 def _as_list(f: Filter) -> list[Any]:
@@ -133,7 +138,14 @@ def _coerce(f: Filter, kind: str, value: Any) -> Any:
         raise PlanError(f"filter {f.field} {f.op}: {value!r} is not a valid {kind}") from None
     if value is None or isinstance(value, dict | list):
         raise PlanError(f"filter {f.field} {f.op}: {value!r} is not a valid value")
-    return str(value)
+    return _text(f, str(value))
+
+
+def _text(f: Filter, text: str) -> str:
+    # PostgreSQL text cannot hold NUL: a plan that carries one is refused by field, not by the database.
+    if "\x00" in text:
+        raise PlanError(f"filter {f.field} {f.op}: a value cannot contain a NUL (\\x00) character")
+    return text
 
 
 def _timestamp(value: Any) -> dt.datetime:

@@ -7,16 +7,18 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from assistant import registry, sources
 from assistant.db import Database
 from assistant.embed import Embedder
-from assistant.errors import InputError
+from assistant.errors import DatabaseError, InputError
 from assistant.mapping import FieldError, Mapping
 from assistant.models import RiskEvent
 from assistant.resources import query
@@ -68,6 +70,11 @@ class IngestResult:
 class _Batch:
     events: list[RiskEvent] = field(default_factory=list)
     hashes: list[bytes] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the events' row numbers in the file
+
+    def describe(self) -> str:
+        """Which rows of the file the batch holds, for an error message."""
+        return f"rows {self.rows[0]}-{self.rows[-1]}" if self.rows else "no rows"
 
 
 def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, *,
@@ -80,22 +87,27 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
     result = IngestResult(path=path, source=mapping.source)
     reported = 0  # rows read, loaded or rejected, that progress has been told about
     for batch in _batches(path, mapping, batch_size, result):
-        _load_batch(db, embedder, batch, result, embed_batch_size)
+        with _storing(db, path, f"the batch of {batch.describe()}"):
+            _load_batch(db, embedder, batch, result, embed_batch_size)
         if progress is not None:
             progress(result.total - reported)
             reported = result.total
     if progress is not None and result.total > reported:
         progress(result.total - reported)
-    registry.save_labels(db, mapping.stored_labels())
-    if result.inserted or result.updated:
-        registry.refresh(db)
+    with _storing(db, path, "the registry of stored values, after every batch was stored,"):
+        registry.save_labels(db, mapping.stored_labels())
+        # Refreshed even when every row was unchanged: a run killed after its last batch committed but
+        # before this refresh left the registry without that batch's values, and its re-run changes nothing.
+        if result.total > result.rejected:
+            registry.refresh(db)
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)
-    db.execute(query("insert_ingest_run"), {
-        "source": result.source, "path": str(path), "inserted": result.inserted,
-        "updated": result.updated, "unchanged": result.unchanged, "rejected": result.rejected,
-    })
+    with _storing(db, path, "the record of this run, after every batch was stored,"):
+        db.execute(query("insert_ingest_run"), {
+            "source": result.source, "path": str(path), "inserted": result.inserted,
+            "updated": result.updated, "unchanged": result.unchanged, "rejected": result.rejected,
+        })
     result.seconds = time.monotonic() - started
     return result
 
@@ -114,6 +126,21 @@ def write_rejections(rejections: list[Rejection], path: Path) -> None:
         writer.writerow(["file", "row", "field", "value", "error"])
         for r in rejections:
             writer.writerow([r.file, r.row, r.field, r.value, r.error])
+
+
+@contextmanager
+def _storing(db: Database, path: Path, what: str) -> Iterator[None]:
+    """Turn a failed write (a full disk, a server that went away) into an error naming the file, the rows
+    and where the database keeps its files; the failed transaction left nothing of it behind."""
+    try:
+        yield
+    except (psycopg.Error, DatabaseError) as err:  # the pool turns a lost or failing server into DatabaseError
+        cause = err.__cause__ if isinstance(err, DatabaseError) and isinstance(err.__cause__, psycopg.Error) else err
+        where = f" (the database's files are in {db.server.pgdata})" if db.server is not None else ""
+        detail = " ".join(str(cause).split())[:300] or type(cause).__name__
+        raise DatabaseError(f"{path}: {what} could not be stored{where}: {detail}; nothing of it was written, "
+                            "the batches before it are stored: fix the cause (free disk space, restart the "
+                            "database) and run the same ingest again to finish") from err
 
 
 def _check_columns(path: Path, mapping: Mapping) -> None:
@@ -142,6 +169,7 @@ def _batches(path: Path, mapping: Mapping, size: int, result: IngestResult) -> I
             continue
         batch.events.append(event)
         batch.hashes.append(content_hash(event))
+        batch.rows.append(row.number)
         if len(batch.events) >= size:
             yield batch
             batch = _Batch()

@@ -17,4 +17,4 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
     api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     return ChatOpenAI(model=settings.llm_model, api_key=api_key,  # type: ignore[arg-type]
                       base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
-                      max_retries=1, temperature=0)
+                      max_retries=settings.llm_max_retries, temperature=0)

@@ -51,7 +51,7 @@ def upgrade(conn: psycopg.Connection) -> list[Migration]:
     """Apply the pending migrations, each in its own transaction; return those applied."""
     ran: list[Migration] = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        conn.execute(query("take_migration_lock"), [_LOCK_KEY])
         for migration in pending(conn):
             _apply(conn, migration)
             ran.append(migration)

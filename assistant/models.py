@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
@@ -15,6 +15,26 @@ FilterOp = Literal[
     "eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "contains", "exists"
 ]
 Mode = Literal["offline", "llm"]
+QUERY_MAX = 2000  # characters of a plan's query text
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL: refused here, by name, rather than as a database error later.
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL (\\x00) character")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _no_nul_inside(value: Any) -> Any:
+    # A filter value is stored with the plan (JSONB), where NUL cannot be either, however deep it sits.
+    if isinstance(value, str):
+        return _no_nul(value)
+    for part in value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ():
+        _no_nul_inside(part)
+    return value
 
 
 class RiskEvent(BaseModel):
@@ -44,7 +64,7 @@ class Filter(BaseModel):
 
     field: str
     op: FilterOp
-    value: Any = None
+    value: Annotated[Any, AfterValidator(_no_nul_inside)] = None
 
     def __str__(self) -> str:
         return f"{self.field} {self.op} {self.value}"
@@ -54,7 +74,7 @@ class LikeTarget(BaseModel):
     """A "like X" seed: an event id or an entity / account id."""
 
     kind: Literal["event", "entity"]
-    value: str
+    value: Text
 
 
 class Reading(BaseModel):
@@ -62,20 +82,22 @@ class Reading(BaseModel):
 
     filter: Filter
     certainty: float  # 0..1: similarity or the reading rule's confidence; 1.0 is a word-for-word match
-    how: str
+    how: Text
 
 
 class QueryPlan(BaseModel):
     """What will run for a question: filters, semantic query text, optional seed, k, as-of date."""
 
-    question: str
-    query: str
+    question: Text
+    # Bounded: every word of the query text becomes an alternative of one full-text query, and tens of
+    # thousands of them exhaust PostgreSQL's stack (make_plan cuts a question's query text to fit).
+    query: Annotated[Text, Field(max_length=QUERY_MAX)]
     filters: list[Filter] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
+    keywords: list[Annotated[Text, Field(max_length=100)]] = Field(default_factory=list, max_length=32)
     like: LikeTarget | None = None
-    k: int = 20
+    k: int = Field(default=20, ge=1, le=500)  # the bounds of the top_k setting; SQL's LIMIT takes no more
     as_of: dt.date
-    notes: list[str] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
     # The applied filters read with less than full certainty: the first to relax when nothing matches.
     readings: list[Reading] = Field(default_factory=list)
     # Readings below their confidence threshold: shown, not applied.
@@ -299,7 +321,7 @@ class Feedback(BaseModel):
 class AnswerRequest(BaseModel):
     """A question for pipeline.answer_stream, from any front."""
 
-    question: str
+    question: Text
     analyst: str = "local"
     as_of: dt.date | None = None
     plan: QueryPlan | None = None  # a given plan runs as is

@@ -74,8 +74,9 @@ class _Run:
 
 
 def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, settings: Settings,
-                  chat_model: BaseChatModel | None = None) -> Iterator[StreamEvent]:
-    """Answer a request stage by stage; the last event is the checked, recorded Answer."""
+                  chat_model: BaseChatModel | None = None, record: bool = True) -> Iterator[StreamEvent]:
+    """Answer a request stage by stage; the last event is the checked Answer, recorded unless `record` is
+    False (an audit replay reads, it does not add to the record)."""
     run = _Run(request)
     plan, planner_notes = plan_request(request, db=db, embedder=embedder, settings=settings, chat_model=chat_model)
     run.notes += planner_notes
@@ -99,15 +100,17 @@ def answer_stream(request: AnswerRequest, *, db: Database, embedder: Embedder, s
     written = yield from _summary(run, chat_model, plan, facts, themes, anomalies, evidence, listed)
     run.lap("summary")
     answer = _assemble(run, plan, found, facts, themes, anomalies, written, chat_model)
-    record_answer(db, answer, settings=settings, embedding_model=embedder.name,
-                  prompt_hashes=prompt_hashes() if answer.mode == "llm" else {})
+    if record:
+        record_answer(db, answer, settings=settings, embedding_model=embedder.name,
+                      prompt_hashes=prompt_hashes() if answer.mode == "llm" else {})
     yield AnswerEvent(answer=answer)
 
 
 def answer(request: AnswerRequest, *, db: Database, embedder: Embedder, settings: Settings,
-           chat_model: BaseChatModel | None = None) -> Answer:
+           chat_model: BaseChatModel | None = None, record: bool = True) -> Answer:
     """Run the stream to its end and return the Answer."""
-    for event in answer_stream(request, db=db, embedder=embedder, settings=settings, chat_model=chat_model):
+    for event in answer_stream(request, db=db, embedder=embedder, settings=settings, chat_model=chat_model,
+                               record=record):
         if isinstance(event, AnswerEvent):
             return event.answer
     raise AssertionError("the answer stream ended without an answer")  # answer_stream always ends with one

@@ -12,8 +12,9 @@ from assistant.dates import resolve_dates
 from assistant.ground import Found, read_choices, read_names, read_quantities
 from assistant.like import LikeReading, find_like, syntactic_target
 from assistant.meaning import MeaningMatch, ValueNames
-from assistant.models import Filter, LikeTarget, QueryPlan, Reading
+from assistant.models import QUERY_MAX, Filter, LikeTarget, QueryPlan, Reading
 from assistant.phrases import bare as _bare
+from assistant.phrases import is_prose
 from assistant.phrases import joined as _joined
 from assistant.phrases import longest_phrases as _longest_phrases
 from assistant.phrases import words as _words
@@ -96,6 +97,7 @@ def make_plan(question: str, vocabulary: Vocabulary, as_of: dt.date, k: int = 20
     choices = _choices(wanted_text, filters, vocabulary, notes)
     filters += [r.filter for r in choices.readings]
     query = re.sub(r"\s+(?:in|during|for|from)$", "", re.sub(r"\s+", " ", semantic).strip(" ,.?")) or question
+    query = query[:QUERY_MAX]  # a very long question still searches, by its opening
     readings = [r for r in [*quantities.readings, *names.readings, *choices.readings] if r.certainty < 1.0]
     readings = [r for r in readings if r.filter in filters] + _attach(raw, filters)
     suggestions = [*quantities.suggestions, *names.suggestions]
@@ -388,5 +390,8 @@ def _attribute_filters(found: list[tuple[str, str, float]], least: float, notes:
 
 
 def _specific(value: str) -> bool:
-    """Names and ids ("QuickShip Electronics", "MER-4417", "US-East"), not common words ("online")."""
+    """Names and ids ("QuickShip Electronics", "MER-4417", "US-East"), not common words ("online"), nor prose
+    that an event stored as a value (phrases.is_prose)."""
+    if is_prose(value):
+        return False
     return len(_words(value)) >= 2 or any(ch.isdigit() for ch in value)

@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 
 from assistant.config import Settings
 from assistant.db import Database
-from assistant.errors import InputError
+from assistant.errors import InputError, redact
 from assistant.models import Answer, Feedback
 from assistant.resources import query
 
@@ -22,22 +22,30 @@ RETRIEVAL_SETTINGS = ("top_k", "evidence_size", "retrieval_mode", "rrf_k", "vect
 
 def record_answer(db: Database, answer: Answer, *, settings: Settings, embedding_model: str,
                   prompt_hashes: dict[str, str]) -> None:
-    """Insert the answer's record (its own transaction)."""
-    shaping: dict[str, Any] = {name: getattr(settings, name) for name in RETRIEVAL_SETTINGS}
-    shaping["thresholds"] = asdict(settings.thresholds)
+    """Insert the answer's record (its own transaction). A secret a provider's error or a model echoed into
+    the notes or the summary is redacted: the record is read by reviewers."""
+    secrets = settings.secret_values()
     with db.transaction() as conn:
         conn.execute(query("insert_answer"), {
-            "id": answer.id, "analyst": answer.analyst, "question": answer.question, "as_of": answer.plan.as_of,
+            "id": answer.id, "analyst": answer.analyst, "scopes": list(db.scopes), "question": answer.question,
+            "as_of": answer.plan.as_of,
             "plan": _json(answer.plan.model_dump(mode="json")), "matched": answer.facts.matched,
             "evidence_ids": answer.evidence_ids, "evidence_scores": answer.evidence_scores,
-            "cited_ids": answer.citations, "summary": answer.summary,
+            "cited_ids": answer.citations, "summary": redact(answer.summary, secrets),
             "facts": _json(answer.facts.model_dump(mode="json")),
             "themes": _json(answer.themes.model_dump(mode="json")),
             "anomalies": _json([a.model_dump(mode="json") for a in answer.anomalies]),
-            "notes": _json([n.model_dump(mode="json") for n in answer.notes]), "mode": answer.mode,
+            "notes": _json([_redacted(n.model_dump(mode="json"), secrets) for n in answer.notes]), "mode": answer.mode,
             "embedding_model": embedding_model, "llm_model": answer.llm_model, "prompt_hashes": _json(prompt_hashes),
-            "settings": _json(json.loads(json.dumps(shaping, default=str))), "timings": _json(answer.timings),
+            "settings": _json(shaping_settings(settings)), "timings": _json(answer.timings),
         })
+
+
+def shaping_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that shape retrieval, as JSON values (what the record keeps and a replay compares)."""
+    shaping: dict[str, Any] = {name: getattr(settings, name) for name in RETRIEVAL_SETTINGS}
+    shaping["thresholds"] = asdict(settings.thresholds)
+    return dict(json.loads(json.dumps(shaping, default=str)))
 
 
 def load_answer_record(db: Database, answer_id: str) -> dict[str, Any] | None:
@@ -63,6 +71,10 @@ def record_feedback(db: Database, feedback: Feedback) -> int:
 def load_feedback(db: Database, answer_id: str) -> list[dict[str, Any]]:
     """Every verdict on an answer, oldest first."""
     return db.fetch_all("select_feedback", {"answer_id": answer_id})
+
+
+def _redacted(note: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    return {**note, "text": redact(str(note.get("text", "")), secrets)}
 
 
 def _json(value: Any) -> Jsonb:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.companies import CompanyIndex
 from assistant.db import Database
+from assistant.phrases import is_prose
 from assistant.resources import query
 
 
@@ -47,18 +50,25 @@ def place_candidates(db: Database) -> dict[str, list[str]]:
     return found
 
 
-_INDEXES: dict[tuple[tuple[str, int], ...], CompanyIndex] = {}
+_INDEXES: OrderedDict[tuple[tuple[str, int], ...], CompanyIndex] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+_INDEXES_KEPT = 4  # analysts with different scopes see different sets of names
 
 
 def company_index(db: Database) -> CompanyIndex | None:
-    """The index of stored company names, built once per set of names (ingestion changes the set)."""
-    names = tuple((r["value"], int(r["events"])) for r in db.fetch_all("select_entity_names"))
+    """The index of the company names the request may see, built once per set of names (ingestion and
+    scopes change the set)."""
+    names = tuple((r["value"], int(r["events"])) for r in db.fetch_all("select_entity_names")
+                  if not is_prose(r["value"]))  # stored prose is never a company to ground a question in
     if not names:
         return None
-    if names not in _INDEXES:
-        _INDEXES.clear()  # one set at a time: a process serves one database
-        _INDEXES[names] = CompanyIndex(names)
-    return _INDEXES[names]
+    with _INDEXES_LOCK:  # requests run on several threads
+        if names not in _INDEXES:
+            _INDEXES[names] = CompanyIndex(names)
+            while len(_INDEXES) > _INDEXES_KEPT:
+                _INDEXES.popitem(last=False)
+        _INDEXES.move_to_end(names)
+        return _INDEXES[names]
 
 
 CHOICES_MAX = 30  # a field with more stored values is not a choice an analyst names by meaning

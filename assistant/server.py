@@ -71,7 +71,7 @@ class EmbeddedServer:
         if self._lease is not None:
             return self.uri()
         self.check_origin()
-        self.leases.mkdir(parents=True, exist_ok=True)
+        self._make_dirs()
         with self.locked():
             if not self.is_running():
                 self._start()
@@ -217,7 +217,7 @@ class EmbeddedServer:
     def initialise(self) -> Path:
         """Create the data directory (initdb) without starting a server; its path."""
         self.check_origin()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_dirs()
         with self.locked():
             self._initialise()
         return self.pgdata
@@ -225,7 +225,10 @@ class EmbeddedServer:
     def _initialise(self) -> None:
         fresh = not (self.pgdata / "PG_VERSION").exists()
         if fresh:
-            self._make_pgdata()
+            try:
+                self._make_pgdata()
+            except OSError as err:
+                raise self._unwritable(err) from err
         _grant_system_user(self.pgdata)
         if fresh:
             self._run(str(postgres_bin("initdb")), "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8",
@@ -241,6 +244,21 @@ class EmbeddedServer:
         marker = {"package": _PACKAGE, "version": importlib.metadata.version(_PACKAGE),
                   "postgres": postgres_major()}
         (self.root / _MARKER).write_text(json.dumps(marker) + "\n")
+
+    def _make_dirs(self) -> None:
+        """Create the directory, its leases and its lock file, or say which directory cannot be written."""
+        try:
+            self.leases.mkdir(parents=True, exist_ok=True)
+            (self.root / "lock").touch()
+        except OSError as err:
+            raise self._unwritable(err) from err
+
+    def _unwritable(self, err: OSError) -> DatabaseError:
+        return DatabaseError(
+            f"cannot write to {err.filename or self.root}, where the embedded database keeps its files "
+            f"({err.strerror or err}); make the directory writable (and give it free space), or set "
+            "RISK_DATA_DIR to one that is, or DATABASE_URL to a PostgreSQL server of your own"
+        )
 
     def _socket_dir(self) -> Path:
         if len(str(self.pgdata)) <= _SOCKET_NAME_MAX:

@@ -26,4 +26,5 @@ FROM risk_events ev, jsonb_each(ev.attributes) kv
 GROUP BY kv.key
 HAVING bool_and(jsonb_typeof(kv.value) = 'number'
                 OR (jsonb_typeof(kv.value) = 'string' AND kv.value #>> '{}' ~ '^\s*[-+]?[0-9][0-9,]*(\.[0-9]+)?\s*$'))
-ON CONFLICT (field) DO NOTHING;
+   AND NOT EXISTS (SELECT 1 FROM numeric_fields)  -- once filled, the registry's refresh keeps it (0007 made it per scope)
+ON CONFLICT DO NOTHING;

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from assistant.ui.app import build_app
 from assistant.ui.examples import Kind, example_questions, phrase_examples, quarter_end, quarter_label
 from assistant.ui.export import csv_cell, evidence_markdown, write_exports
 from assistant.ui.handlers import Handlers, parse_as_of
-from assistant.ui.layout import View, build_view
+from assistant.ui.layout import EVENT_HINT, View, build_view
 from assistant.ui.panels import anomalies_markdown, chart_frame, event_markdown, themes_markdown
 from assistant.ui.plan_edit import (
     date_range,
@@ -58,14 +60,63 @@ from assistant.ui.render import (
     format_plan,
     format_reply,
     format_status,
+    ordered_hits,
     table_columns,
     table_rows,
 )
 from assistant.ui.session import Session
+from assistant.ui.table import evidence_html
 
 from .conftest import AS_OF
 
 HOSTILE = "<script>alert(1)</script> [click me](http://evil.example) ![x](http://evil.example/x.png)"
+
+
+class TableParser(HTMLParser):
+    """Reads the evidence table's HTML back: its headers, and per row its id, cited mark, cell texts, classes
+    and sort keys; and every tag it holds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.tags: set[str] = set()
+        self.cell: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        found = dict(attrs)
+        if tag == "tr" and "data-id" in found:
+            self.rows.append({"id": found["data-id"], "cited": found.get("class") == "cited", "cells": [],
+                              "classes": [], "sort": []})
+        elif tag in ("th", "td"):
+            self.cell = ""
+            if tag == "td":
+                self.rows[-1]["classes"].append(found.get("class") or "")
+                self.rows[-1]["sort"].append(found.get("data-sort"))
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self.cell is not None:
+            (self.headers if tag == "th" else self.rows[-1]["cells"]).append(self.cell)
+            self.cell = None
+
+    @classmethod
+    def tags_of(cls, html: str) -> set[str]:
+        """Every tag in a piece of HTML."""
+        parser = cls()
+        parser.feed(html)
+        return parser.tags
+
+
+def parse_table(html: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The headers and rows of the evidence table's HTML."""
+    parser = TableParser()
+    parser.feed(html)
+    return parser.headers, parser.rows
 
 
 def hit(event_id: int, score: float, **fields: object) -> EventHit:
@@ -173,10 +224,34 @@ def test_event_rows_put_cited_events_first_and_sort_amounts_as_numbers(answer: A
 def test_the_shared_fields_column_appears_only_for_like_answers() -> None:
     plain = [hit(1, 0.9)]
     like = [hit(1, 0.9).model_copy(update={"shared": {"category": "fraud_alert", "attributes.channel": "web"}})]
-    assert "shares with target" not in [name for name, _, _ in table_columns(plain)]
-    names = [name for name, _, _ in table_columns(like)]
+    assert "shares with target" not in [name for name, _ in table_columns(plain)]
+    names = [name for name, _ in table_columns(like)]
     assert names[-2:] == ["shares with target", "title"]
     assert table_rows(like, set())[0][-2] == "category, channel"
+    headers, rows = parse_table(evidence_html(like, set(), "1 event"))
+    assert headers[-2:] == ["shares with target", "title"] and rows[0]["cells"][-2] == "category, channel"
+
+
+def test_the_evidence_table_lists_cited_rows_first_with_numbers_right_aligned(answer: Answer) -> None:
+    hits = ordered_hits(answer)
+    headers, rows = parse_table(evidence_html(hits, {33, 11}, "134 events match"))
+    assert headers == list(EVENT_COLUMNS)
+    assert [(row["id"], row["cited"], row["cells"][1]) for row in rows] == [
+        ("33", True, "✓"), ("11", True, "✓"), ("22", False, "")]
+    amount = EVENT_COLUMNS.index("amount")
+    assert rows[1]["cells"][amount] == "1,234.50" and rows[1]["sort"][amount] == "1234.5"
+    assert rows[0]["cells"][amount] == "" and rows[0]["sort"][amount] == ""  # blank, sorted last by the page
+    assert rows[1]["classes"][amount] == "num" and rows[1]["classes"][0] == "num"
+    assert rows[0]["cells"][-1] == "=HYPERLINK(1)"
+
+
+def test_event_text_in_the_evidence_table_is_text_never_markup() -> None:
+    hostile = "<img src=x onerror=alert(1)> [link](http://evil)"
+    html = evidence_html([hit(1, 0.5, title=hostile, entity_name=HOSTILE, category='"><b>x</b>')], {1}, hostile)
+    _, rows = parse_table(html)
+    assert rows[0]["cells"][-1] == hostile and rows[0]["cells"][4] == '"><b>x</b>'
+    assert TableParser.tags_of(html) <= {"p", "strong", "div", "table", "thead", "tbody", "tr", "th", "td"}
+    assert "href" not in html and "onerror=alert(1)&gt;" in html
 
 
 def test_redact_scrubs_secret_values() -> None:
@@ -317,7 +392,6 @@ def ui(demo_assistant: RiskAssistant) -> Iterator[tuple[Handlers, View]]:
     with gr.Blocks():
         view = build_view()
     handlers = Handlers(demo_assistant, view)
-    handlers.editable = ["category", "subcategory", "severity"]
     yield handlers, view
 
 
@@ -334,6 +408,14 @@ def test_an_answer_streams_its_stages_in_order(ui: tuple[Handlers, View], demo_a
     finals = [i for i, u in enumerate(updates) if view.chat in u and "· answer " in u[view.chat][-1]["content"]]
     assert first[view.chips] < first[view.table] < first[view.chart] < first[view.themes] < finals[0]
     assert finals == [len(updates) - 1] and first[view.downloads[0]] == finals[0]
+    tables = [u[view.table]["value"] for u in updates if view.table in u]
+    assert len(tables) == 2 and 'class="cited"' not in tables[0]  # the evidence first, then the cited marks
+    cited = demo_assistant.db.execute("SELECT cited_ids FROM answers ORDER BY asked_at DESC LIMIT 1")[0][0]
+    _, rows = parse_table(tables[-1])
+    ids = [int(r["id"]) for r in rows]
+    assert cited and [i for i in ids if i in cited] == [i for i in dict.fromkeys(cited) if i in ids]
+    assert {int(r["id"]) for r in rows if r["cited"]} == set(cited) & set(ids)
+    assert all(r["cited"] for r in rows[: len(set(cited))]) and re.search(r"[0-9,]+ events match", tables[-1])
     assert [m["role"] for m in session.history] == ["user", "assistant"]
     recorded = demo_assistant.db.execute("SELECT id::text FROM answers ORDER BY asked_at DESC LIMIT 1")[0][0]
     assert session.answer_ids == {1: recorded} and recorded[:8] in final_reply(updates, view)
@@ -403,10 +485,13 @@ def test_secret_values_are_every_configured_secret(tmp_path: Path) -> None:
 
 def test_an_event_opens_in_full_and_unknown_ids_say_so(ui: tuple[Handlers, View]) -> None:
     handlers, view = ui
-    opened = handlers.open_event("#5")
+    opened = handlers.open_event("#5", None)
     assert str(opened[view.event]).startswith("### #5 · ") and opened[view.event_id] == 5
-    assert "No event has id 999999" in handlers.open_event(999999)[view.event]
-    assert "is not an event id" in handlers.open_event("abc")[view.event]
+    assert "No event has id 999999" in handlers.open_event(999999, None)[view.event]
+    assert "is not an event id" in handlers.open_event("abc", None)[view.event]
+    clicked = handlers.select_row(gr.EventData(view.table, {"event_id": "5"}), None)  # sent by the table's script
+    assert clicked[view.event] == opened[view.event] and clicked[view.event_id] == 5 and view.tabs in clicked
+    assert handlers.select_row(gr.EventData(view.table, {}), None) == {view.event: EVENT_HINT}
 
 
 def test_the_app_builds_over_a_real_assistant(demo_assistant: RiskAssistant) -> None:
@@ -420,7 +505,7 @@ def test_dates_and_stored_values_chosen_on_the_page_rerun_the_plan(ui: tuple[Han
     handlers, view = ui
     session = Session()
     list(handlers.ask("high severity AML alerts in 2026", AS_OF.isoformat(), session, None))
-    offered = handlers.field_changed("severity", session)[view.values]
+    offered = handlers.field_changed("severity", session, None)[view.values]
     assert offered["choices"] == ["critical", "high", "low", "medium"] and offered["value"] == ["high"]
     list(handlers.apply_values("severity", ["critical", "high"], session, None))
     assert session.last_plan is not None

@@ -20,7 +20,10 @@ import gradio as gr
 import pytest
 
 from assistant.api import RiskAssistant
+from assistant.models import EventHit
 from assistant.ui.app import build_app, launch
+from assistant.ui.layout import evidence_table
+from assistant.ui.table import evidence_html
 
 from .conftest import AS_OF
 
@@ -38,7 +41,7 @@ TIMELINE_JS = """() => {
     const bots = [...document.querySelectorAll('#chat [data-testid="bot"]')];
     const last = bots.length ? bots[bots.length - 1].innerText : '';
     window.timeline.push({chips: document.querySelectorAll('#plan-chips .token').length,
-                          rows: document.querySelectorAll('#evidence .virtual-row').length,
+                          rows: document.querySelectorAll('#evidence tbody tr').length,
                           final: last.includes('· answer '), text: last.slice(0, 200)});
   };
   new MutationObserver(snap).observe(document.body, {subtree: true, childList: true, characterData: true});
@@ -119,8 +122,16 @@ def chips(page: Any) -> list[str]:
 
 
 def table_ids(page: Any) -> list[int]:
-    rows = page.locator("#evidence .virtual-row")
-    return [int(rows.nth(i).locator('[data-col="0"]').inner_text()) for i in range(rows.count())]
+    page.wait_for_selector("#evidence tbody tr")  # the table is patched just after the chat, not with it
+    return [int(text) for text in page.locator("#evidence tbody tr td:first-child").all_inner_texts()]
+
+
+def table_column(page: Any, name: str) -> list[float | None]:
+    """A number column's values in the order shown (None where blank), read from the cells' sort keys."""
+    index = page.locator("#evidence thead th").all_inner_texts().index(name)
+    keys = page.locator(f"#evidence tbody tr td:nth-child({index + 1})").evaluate_all(
+        "cells => cells.map(c => c.dataset.sort)")
+    return [float(key) if key else None for key in keys]
 
 
 def wait_for_chart_total(page: Any, total: int) -> None:
@@ -169,7 +180,8 @@ def test_first_page_has_no_empty_components_and_examples_from_the_data(page: Any
     examples = page.locator("#examples button").all_inner_texts()
     assert examples and all(text.strip() for text in examples)
     assert any("Q3 2026" in text for text in examples)  # the latest quarter of the demo data
-    assert page.locator("#evidence").count() == 0 and page.locator("#chart").count() == 0  # hidden, not empty
+    assert page.locator("#evidence").is_hidden() and not page.locator("#evidence tr").count()  # hidden, not empty
+    assert page.locator("#chart").count() == 0
     assert "appear here as chips" in page.inner_text("#chips-hint")
     page.locator("#examples button").first.click()
     wait_for_answers(page, 1)
@@ -215,7 +227,8 @@ def test_an_answer_streams_then_a_chip_removed_reruns_and_feedback_is_stored(
     assert rows == [("up", "the merchant burst is the story", "ui")]
 
 
-def test_exports_hold_the_evidence_rows(page: Any, url: str, demo_assistant: RiskAssistant) -> None:
+def test_the_evidence_table_exports_its_rows_sorts_by_a_header_and_opens_a_row(
+        page: Any, url: str, demo_assistant: RiskAssistant) -> None:
     open_page(page, url)
     ask(page, "high severity AML alerts in 2026")
     shown = table_ids(page)
@@ -225,6 +238,56 @@ def test_exports_hold_the_evidence_rows(page: Any, url: str, demo_assistant: Ris
     report = downloaded(page, "#download-answer-md")
     assert report.startswith("# high severity AML alerts in 2026")
     assert all(f"| {event_id} |" in report for event_id in shown)
+
+    page.click('#evidence th:text-is("amount")')
+    amounts = [a for a in table_column(page, "amount") if a is not None]
+    assert len(amounts) > 2 and amounts == sorted(amounts)  # as numbers: "52.08" after "1,140.81" as text
+    assert table_column(page, "amount")[: len(amounts)] == amounts  # blank amounts last
+    page.click('#evidence th:text-is("score")')
+    page.click('#evidence th:text-is("score")')
+    scores = table_column(page, "score")
+    assert scores == sorted(scores, reverse=True) and sorted(table_ids(page)) == sorted(shown)  # same rows
+    shot(page, "05_sorted")
+
+    target = table_ids(page)[3]
+    page.locator("#evidence tbody tr").nth(3).click()
+    page.wait_for_selector(f'#event-detail:has-text("#{target} ·")')
+    assert page.get_by_role("tab", name="Event").get_attribute("aria-selected") == "true"
+    assert page.input_value("#event-id input") == str(target)
+
+
+def test_event_text_in_the_table_is_shown_as_text_never_as_markup(browser: Any) -> None:
+    """A hostile title reaches the page through the table's update (patched into the live page), not a test DB."""
+    hostile = "<img src=x onerror=alert(1)> [link](http://evil)"
+    hits = [EventHit(id=7, score=0.5, fields={"title": hostile, "entity_name": "<b>x</b>", "amount": "12"})]
+    with gr.Blocks() as app:
+        table = evidence_table()
+        first = gr.Button("plain", elem_id="plain")
+        second = gr.Button("hostile", elem_id="hostile")
+        first.click(lambda: gr.update(value=evidence_html([hits[0].model_copy(update={"fields": {}})], set(), "one"),
+                                      visible=True), outputs=table)
+        second.click(lambda: gr.update(value=evidence_html(hits, {7}, hostile), visible=True), outputs=table)
+    port = free_port()
+    launch(app, host="127.0.0.1", port=port, block=False)
+    tab = browser.new_context().new_page()
+    alerts: list[str] = []
+    tab.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    try:
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(f"http://127.0.0.1:{port}/")
+        tab.click("#plain")
+        tab.wait_for_selector('#evidence tbody tr[data-id="7"]')
+        tab.click("#hostile")
+        tab.wait_for_selector("#evidence tr.cited")
+        titles = tab.locator("#evidence tbody td:last-child").all_inner_texts()
+        assert titles == [hostile] and hostile in tab.inner_text("#evidence .evidence-label")
+        assert "<b>x</b>" in tab.inner_text("#evidence tbody")
+        assert tab.locator("#evidence img, #evidence a, #evidence b").count() == 0
+        tab.wait_for_timeout(500)  # an injected image would have failed to load, and alerted, by now
+        assert alerts == []
+    finally:
+        tab.context.close()
+        app.close()
 
 
 def test_follow_ups_refine_the_plan_of_their_own_session(page: Any, browser: Any, url: str,
@@ -241,7 +304,7 @@ def test_follow_ups_refine_the_plan_of_their_own_session(page: Any, browser: Any
     assert ("category", "eq", '"fraud_alert"') in fields and ("severity", "eq", '"high"') in fields
     assert "severity = high" in chips(page) and "category = fraud_alert" in chips(page)
     assert "category = aml_alert" in chips(other)  # the other session's plan is its own
-    shot(page, "05_follow_up")
+    shot(page, "06_follow_up")
     other.context.close()
 
 
@@ -252,13 +315,13 @@ def test_a_deep_link_opens_an_event_and_finds_similar_ones(page: Any, url: str,
     open_page(page, url, f"?event={event_id}")
     page.wait_for_selector(f'#event-detail:has-text("#{event_id}")')
     assert text[:40] in page.inner_text("#event-detail")
-    shot(page, "06_event_detail")
+    shot(page, "07_event_detail")
     page.click("#find-similar")
     wait_for_answers(page, 1)
     _, plan = latest_answer(demo_assistant)
     assert plan["like"] == {"kind": "event", "value": str(event_id)}
-    assert event_id not in table_ids(page) and page.locator('#evidence [title="shares with target"]').count()
-    shot(page, "07_similar")
+    assert event_id not in table_ids(page) and page.locator('#evidence th:text-is("shares with target")').count()
+    shot(page, "08_similar")
 
 
 def test_errors_are_messages_in_the_chat(page: Any, url: str) -> None:
@@ -280,7 +343,7 @@ def test_errors_are_messages_in_the_chat(page: Any, url: str) -> None:
     page.wait_for_selector('#chat [data-testid="bot"]:has-text("unknown filter field")')
     reply = last_reply(page)
     assert "Traceback" not in reply and "Could not answer" in reply
-    shot(page, "08_error")
+    shot(page, "09_error")
 
 
 def test_the_app_is_a_gradio_blocks_app(demo_assistant: RiskAssistant) -> None:

@@ -8,6 +8,9 @@ from assistant.models import Answer
 from assistant.render.parts import Section, sections, split_citations
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+# What a GFM renderer (the UI's) links with no markup at all: "scheme://", "www." and e-mail addresses. A backslash
+# before the ":", "." or "@" breaks the pattern and still shows the same character.
+_AUTOLINK = re.compile(r"(?<=[A-Za-z]):(?=//)|(?<=[Ww]{3})\.|@")
 
 
 def to_markdown(answer: Answer) -> str:
@@ -17,7 +20,8 @@ def to_markdown(answer: Answer) -> str:
 
 def escape(text: str) -> str:
     """Escape markdown and HTML so that untrusted text shows as text, never as markup or links."""
-    return _SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
+    escaped = _SPECIAL.sub(r"\\\1", text)
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(0), escaped).replace("&", "&amp;")
 
 
 def inline(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from assistant.analysts import front_analyst
 from assistant.api import RiskAssistant
 from assistant.models import (
     Answer,
@@ -85,7 +86,7 @@ class SlackBot:
     def answer_privately(self, respond: Respond, question: str, user: str) -> None:
         """Answer /risk with a reply only the asker sees, with a "share to channel" button."""
         try:
-            answer = self.assistant.ask(question, as_of=self.as_of, analyst=user)
+            answer = self.assistant.ask(question, as_of=self.as_of, analyst=self._analyst(user))
         except Exception as error:
             text, blocks = self._failure(error)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
@@ -114,16 +115,20 @@ class SlackBot:
     def feedback(self, respond: Respond, answer_id: str, rating: Rating, user: str) -> None:
         """Store a thumbs up or down from Slack, as the web UI does, and confirm it to the analyst alone."""
         try:
-            self.assistant.record_feedback(answer_id, rating, analyst=user, source="slack")
+            self.assistant.record_feedback(answer_id, rating, analyst=self._analyst(user), source="slack")
         except Exception as error:
             text, blocks = self._failure(error)
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
             return
         self._tell(respond, f"Thanks: your {'thumbs up' if rating == 'up' else 'thumbs down'} is recorded.")
 
+    def _analyst(self, user: str) -> str:
+        """The analyst this Slack user is (see analysts.front_analyst): their scopes bound what they see."""
+        return front_analyst(self.assistant.db, "slack", user)
+
     def _stream(self, message: LiveMessage, thread: Thread, question: str, user: str) -> Answer:
         stream = self.assistant.ask_stream(question, as_of=self.as_of, previous=self.plans.get(thread),
-                                           analyst=user)
+                                           analyst=self._analyst(user))
         stream.on_plan = lambda plan: self.plans.put(thread, plan)
         lines: list[str] = []
         summary = ""

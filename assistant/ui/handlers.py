@@ -11,6 +11,8 @@ import gradio as gr
 from pydantic import ValidationError
 
 from assistant import registry
+from assistant.analysts import LOCAL, front_analyst
+from assistant.db import Database
 from assistant.errors import AssistantError, redact
 from assistant.models import QueryPlan, Rating
 from assistant.render.markdown import escape
@@ -37,28 +39,28 @@ class Handlers:
     def __init__(self, assistant: RiskAssistant, view: View) -> None:
         self.assistant = assistant
         self.view = view
-        self.editable: list[str] = []
 
     # --- page load -------------------------------------------------------------------------------------------
 
     def load(self, request: gr.Request) -> Updates:
         """Fill the header, the example questions and the value editor; open a deep-linked ?event=<id>."""
         v = self.view
-        examples = self._examples()
-        self.editable = self._editable_fields()
+        db = self._db(request)
+        examples = self._examples(db)
         updates: Updates = {
-            v.status: self.status(), v.field: gr.update(choices=self.editable),
+            v.status: self.status(db), v.field: gr.update(choices=self._editable_fields(db)),
             **{button: gr.Button(value=text, visible=True) for button, text in zip(v.examples, examples, strict=False)},
         }
         event = _query_param(request, "event").lstrip("#")
         if event:
-            updates.update(self.open_event(event))
+            updates.update(self.open_event(event, request))
         return updates
 
-    def status(self) -> str:
-        """The header line, recomputed on every page load."""
+    def status(self, db: Database) -> str:
+        """The header line, recomputed on every page load: the events this analyst may see."""
         try:
-            count: int | None = self.assistant.count_events()
+            row = db.fetch_one("count_events")
+            count: int | None = int(row["n"]) if row else 0
         except AssistantError as err:
             log.warning("could not count events: %s", err)
             count = None
@@ -78,9 +80,10 @@ class Handlers:
         except ValueError as err:
             yield from self._refuse(session, format_question(text), str(err))
             return
-        conversation = self.assistant.conversation(analyst_of(request))
+        conversation = self.assistant.conversation(self._analyst(request))
         conversation.last_plan = session.last_plan
-        yield from self._run(session, format_question(text), lambda: conversation.ask_stream(text, as_of=as_of))
+        yield from self._run(session, format_question(text), lambda: conversation.ask_stream(text, as_of=as_of),
+                             request)
 
     def ask_deep_link(self, session: Session, request: gr.Request) -> Iterator[Updates]:
         """Answer the ?q= question of a deep link (with optional ?as_of=) when the page opens."""
@@ -132,17 +135,18 @@ class Handlers:
             yield gr.skip()
             return
         question = f"events like #{int(event_id)}"
-        stream = self.assistant.conversation(analyst_of(request)).ask_stream
-        yield from self._run(session, format_question(question), lambda: stream(question))
+        stream = self.assistant.conversation(self._analyst(request)).ask_stream
+        yield from self._run(session, format_question(question), lambda: stream(question), request)
 
     def _rerun(self, session: Session, plan: QueryPlan, request: gr.Request, what: str = "") -> Iterator[Updates]:
         edit = what or (plan.notes[-1] if plan.notes else "the plan edited")
         asked = f"*(re-run of “{escape(plan.question)}”, {escape(edit)})*"
         yield from self._run(session, asked, lambda: self.assistant.ask_stream(
-            plan.question, plan=plan, analyst=analyst_of(request)))
+            plan.question, plan=plan, analyst=self._analyst(request)), request)
 
-    def _run(self, session: Session, asked: str, start: Callable[[], AnswerStream]) -> Iterator[Updates]:
-        shown = AnswerView(self.view, session, asked, self.editable)
+    def _run(self, session: Session, asked: str, start: Callable[[], AnswerStream],
+             request: gr.Request) -> Iterator[Updates]:
+        shown = AnswerView(self.view, session, asked, self._editable_fields(self._db(request)))
         yield shown.start()
         try:
             for event in start():
@@ -155,37 +159,39 @@ class Handlers:
             yield shown.error(UNEXPECTED)
 
     def _refuse(self, session: Session, asked: str, message: str) -> Iterator[Updates]:
-        shown = AnswerView(self.view, session, asked, self.editable)
+        shown = AnswerView(self.view, session, asked, [])
         yield shown.error(message)
 
     # --- value editor, event detail, feedback --------------------------------------------------------------
 
-    def field_changed(self, field: str | None, session: Session) -> Updates:
-        """The stored values of the chosen field, with the last plan's values for it selected."""
+    def field_changed(self, field: str | None, session: Session, request: gr.Request) -> Updates:
+        """The stored values of the chosen field (of the analyst's scopes), with the last plan's values for it
+        selected."""
         if not field:
             return {self.view.values: gr.update(choices=[], value=[])}
-        stored = registry.stored_values(self.assistant.db, [field])[field]
+        stored = registry.stored_values(self._db(request), [field])[field]
         chosen = field_values(session.last_plan, field) if session.last_plan else []
         return {self.view.values: gr.update(choices=stored, value=[c for c in chosen if c in stored])}
 
-    def open_event(self, event_id: Any) -> Updates:
-        """One event in full in the Event tab, with its "find similar" button."""
+    def open_event(self, event_id: Any, request: gr.Request) -> Updates:
+        """One event in full in the Event tab, with its "find similar" button (an event outside the analyst's
+        scopes is one that does not exist)."""
         v = self.view
         try:
             number = int(str(event_id).strip().lstrip("#"))
         except ValueError:
             return {v.event: f"*{escape(str(event_id))} is not an event id.*", v.tabs: gr.Tabs(selected=EVENT_TAB)}
-        rows = self.assistant.db.fetch_all("select_events_by_ids", {"ids": [number]})
+        rows = self._db(request).fetch_all("select_events_by_ids", {"ids": [number]})
         if not rows:
             return {v.event: f"*No event has id {number}.*", v.event_id: number, v.similar: gr.Button(visible=False),
                     v.tabs: gr.Tabs(selected=EVENT_TAB)}
         return {v.event: event_markdown(rows[0]), v.event_id: number, v.similar: gr.Button(visible=True),
                 v.tabs: gr.Tabs(selected=EVENT_TAB)}
 
-    def select_row(self, data: gr.SelectData) -> Updates:
-        """Open the event of the evidence row clicked."""
-        row = data.row_value or []
-        return self.open_event(row[0]) if row else {self.view.event: EVENT_HINT}
+    def select_row(self, data: gr.EventData, request: gr.Request) -> Updates:
+        """Open the event of the evidence row clicked (the table's script sends the row's id)."""
+        event_id = getattr(data, "event_id", None)
+        return self.open_event(event_id, request) if event_id not in (None, "") else {self.view.event: EVENT_HINT}
 
     def feedback(self, comment: str | None, session: Session, data: gr.LikeData, request: gr.Request) -> Updates:
         """Store a thumbs up / down on an answer (with the comment typed, if any) against its recorded id."""
@@ -196,7 +202,7 @@ class Handlers:
         rating: Rating = "up" if data.liked is True else "down"
         try:
             self.assistant.record_feedback(answer_id, rating, comment=(comment or "").strip() or None,
-                                           analyst=analyst_of(request), source="ui")
+                                           analyst=self._analyst(request), source="ui")
         except AssistantError as err:
             log.warning("feedback failed: %s", err)
             message = redact(str(err), self.assistant.settings.secret_values())
@@ -205,17 +211,27 @@ class Handlers:
         noted = " with your comment" if (comment or "").strip() else ""
         return {v.feedback_status: f"Thanks: {thumb} recorded{noted} for answer {answer_id[:8]}.", v.comment: ""}
 
-    def _examples(self) -> list[str]:
+    def _analyst(self, request: gr.Request | None) -> str:
+        """Who is asking: the analyst of the signed-in user when the app has auth (see
+        analysts.front_analyst), else the local analyst."""
+        login = getattr(request, "username", None) if request is not None else None
+        return front_analyst(self.assistant.db, "ui", str(login)) if login else LOCAL
+
+    def _db(self, request: gr.Request | None) -> Database:
+        """The database as the analyst behind this request may see it."""
+        return self.assistant.db_for(self._analyst(request))
+
+    def _examples(self, db: Database) -> list[str]:
         try:
-            return example_questions(self.assistant.db)
+            return example_questions(db)
         except AssistantError as err:
             log.warning("could not draw example questions: %s", err)
             return []
 
-    def _editable_fields(self) -> list[str]:
+    def _editable_fields(self, db: Database) -> list[str]:
         try:
-            stored = registry.stored_values(self.assistant.db, list(VALUE_FIELDS))
-            return [f for f in VALUE_FIELDS if stored[f]] + sorted(registry.choices(self.assistant.db))
+            stored = registry.stored_values(db, list(VALUE_FIELDS))
+            return [f for f in VALUE_FIELDS if stored[f]] + sorted(registry.choices(db))
         except AssistantError as err:
             log.warning("could not read the stored values: %s", err)
             return []
@@ -230,12 +246,6 @@ def parse_as_of(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(cleaned)
     except ValueError:
         raise ValueError(f"As-of date {cleaned!r} is not a date; use YYYY-MM-DD or leave it blank for today.") from None
-
-
-def analyst_of(request: gr.Request | None) -> str:
-    """Who is asking: the signed-in user when the app has auth, else "local"."""
-    name = getattr(request, "username", None) if request is not None else None
-    return str(name) if name else "local"
 
 
 

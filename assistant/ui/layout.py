@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 
 from assistant.ui.examples import EXAMPLES_MAX
-from assistant.ui.render import EVENT_COLUMN_WIDTHS, EVENT_COLUMNS, EVENT_DATATYPES
 from assistant.ui.session import Session
+from assistant.ui.table import TABLE_CSS, TABLE_JS
 
 CHAT_PLACEHOLDER = (
     "### Ask about risk events\n"
@@ -32,7 +32,7 @@ CSS = """
 #plan-chips .token-remove { margin-left: 4px; }
 #examples button { white-space: normal; text-align: left; }
 #status p { margin: 0; color: var(--body-text-color-subdued); }
-"""
+""" + TABLE_CSS
 
 
 @dataclass
@@ -72,7 +72,7 @@ class View:
     plan_code: gr.Code
     run_plan: gr.Button
     evidence_hint: gr.Markdown
-    table: gr.Dataframe
+    table: gr.HTML
     downloads: list[gr.DownloadButton]
 
     def answer_outputs(self) -> list[Any]:
@@ -167,11 +167,7 @@ def _plan_column() -> tuple[Any, ...]:
 def _evidence_section() -> tuple[Any, ...]:
     gr.Markdown("### Evidence")
     evidence_hint = gr.Markdown(EVIDENCE_HINT, elem_id="evidence-hint")
-    table = gr.Dataframe(
-        headers=list(EVENT_COLUMNS), datatype=list(EVENT_DATATYPES), column_widths=list(EVENT_COLUMN_WIDTHS),
-        interactive=False, wrap=False, max_height=1400, show_search="search", buttons=["copy", "fullscreen"],
-        visible=False, elem_id="evidence",
-    )
+    table = evidence_table()
     with gr.Row():
         downloads = [
             gr.DownloadButton(label, size="sm", visible=False, elem_id=elem_id)
@@ -180,3 +176,11 @@ def _evidence_section() -> tuple[Any, ...]:
                                    ("Answer (Markdown)", "download-answer-md"))
         ]
     return evidence_hint, table, downloads
+
+
+def evidence_table() -> gr.HTML:
+    """The evidence table: hidden (not empty) until an answer, then our own escaped HTML (assistant/ui/table.py),
+    not gr.Dataframe, whose reactive table has frozen pages while it was updated during a stream."""
+    # "hidden", not False: the component is mounted with the page (display: none), so a quick answer never
+    # waits for its code to load when it is first shown.
+    return gr.HTML(visible="hidden", elem_id="evidence", js_on_load=TABLE_JS, apply_default_css=False)

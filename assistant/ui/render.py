@@ -12,17 +12,14 @@ from assistant.models import Answer, EventHit, Filter, Mode, QueryPlan, Reading
 from assistant.render.markdown import escape, inline, to_markdown
 
 Datatype = Literal["number", "str"]
-# (column, datatype, width): amount is a number so that the table sorts it as one.
-_COLUMNS: tuple[tuple[str, Datatype, str], ...] = (
-    ("id", "number", "64px"), ("cited", "str", "70px"), ("score", "number", "80px"), ("date", "str", "104px"),
-    ("category", "str", "150px"), ("subcategory", "str", "190px"), ("severity", "str", "86px"),
-    ("entity", "str", "190px"), ("amount", "number", "104px"), ("currency", "str", "96px"),
-    ("title", "str", "300px"),
+# (column, datatype): a number column is right-aligned and sorts numerically.
+_COLUMNS: tuple[tuple[str, Datatype], ...] = (
+    ("id", "number"), ("cited", "str"), ("score", "number"), ("date", "str"), ("category", "str"),
+    ("subcategory", "str"), ("severity", "str"), ("entity", "str"), ("amount", "number"), ("currency", "str"),
+    ("title", "str"),
 )
-MATCHED_COLUMN: tuple[str, Datatype, str] = ("shares with target", "str", "220px")
-EVENT_COLUMNS: tuple[str, ...] = tuple(name for name, _, _ in _COLUMNS)
-EVENT_DATATYPES: tuple[Datatype, ...] = tuple(kind for _, kind, _ in _COLUMNS)
-EVENT_COLUMN_WIDTHS: tuple[str, ...] = tuple(width for _, _, width in _COLUMNS)
+MATCHED_COLUMN: tuple[str, Datatype] = ("shares with target", "str")
+EVENT_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
 MODE_DESCRIPTIONS: dict[str, str] = {
     "offline": "no LLM configured — answers are computed pattern reports",
     "llm": "summaries written by the configured LLM from the retrieved events",
@@ -140,7 +137,7 @@ def event_row(hit: EventHit, *, cited: bool = False) -> list[Any]:
     ]
 
 
-def table_columns(hits: Sequence[EventHit]) -> list[tuple[str, Datatype, str]]:
+def table_columns(hits: Sequence[EventHit]) -> list[tuple[str, Datatype]]:
     """Return the table's columns: the shared-metadata column only when some hit shares metadata ("like X")."""
     return [*_COLUMNS[:-1], MATCHED_COLUMN, _COLUMNS[-1]] if any(hit.shared for hit in hits) else list(_COLUMNS)
 

@@ -17,7 +17,6 @@ class Session:
     history: list[Message] = field(default_factory=list)
     last_plan: QueryPlan | None = None
     answer_ids: dict[int, str] = field(default_factory=dict)  # chat message index -> recorded answer id
-    table_columns: list[str] = field(default_factory=list)  # the evidence table's columns as last configured
 
     def answer_at(self, index: Any) -> str | None:
         """The id of the answer shown at a chat message index, if that message is an answer."""

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 
 from assistant.models import (
     Answer,
@@ -27,8 +26,9 @@ from assistant.ui.export import write_exports
 from assistant.ui.layout import View
 from assistant.ui.panels import anomalies_markdown, chart_frame, chart_title, themes_markdown
 from assistant.ui.plan_edit import date_range, plan_chips
-from assistant.ui.render import format_draft, format_plan, format_reply, ordered_hits, table_columns, table_rows
+from assistant.ui.render import format_draft, format_plan, format_reply, ordered_hits
 from assistant.ui.session import Message, Session
+from assistant.ui.table import evidence_html
 
 Updates = dict[Any, Any]
 NO_FILTERS = "*No filters: every stored event was searched.*"
@@ -109,17 +109,9 @@ class AnswerView:
         return {**self._chat("Computing the facts"), **self._table(event.hits, set(), label)}
 
     def _table(self, hits: list[EventHit], cited: set[int], label: str) -> Updates:
-        columns = table_columns(hits)
-        names = [name for name, _, _ in columns]
-        frame = pd.DataFrame(table_rows(hits, cited), columns=names)
-        if names == self.session.table_columns:
-            # The same columns: only the rows and the label change. Re-sending the whole configuration on
-            # every stage, beside other components, is what Gradio 6's table has been seen to hang on.
-            return {self.view.table: gr.update(value=frame, label=label)}
-        self.session.table_columns = names
-        table = gr.Dataframe(value=frame, datatype=[kind for _, kind, _ in columns], label=label,
-                             column_widths=[width for _, _, width in columns], visible=True, show_label=True)
-        return {self.view.table: table, self.view.evidence_hint: gr.Markdown(visible=False)}
+        # Only new HTML (and visibility, which is a no-op once shown): no table configuration to re-send.
+        return {self.view.table: gr.update(value=evidence_html(hits, cited, label), visible=True),
+                self.view.evidence_hint: gr.Markdown(visible=False)}
 
     def _answer(self, event: AnswerEvent) -> Updates:
         answer = event.answer

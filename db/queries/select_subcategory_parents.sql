@@ -1,2 +1,2 @@
 -- Each stored subcategory with the categories it occurs under.
-SELECT subcategory, category FROM subcategory_parents
+SELECT DISTINCT subcategory, category FROM subcategory_parents

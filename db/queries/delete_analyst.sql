@@ -1,0 +1,2 @@
+-- Remove an analyst (the admin login).
+DELETE FROM analysts WHERE name = %(name)s
