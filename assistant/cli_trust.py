@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from assistant.config import Settings
 from assistant.db import Database
@@ -94,7 +94,8 @@ def audit_list(
         if as_json:
             _write(json.dumps(rows, indent=2, default=str))
             return
-        table = Table("answer id", "asked at", "analyst", "mode", "matched", "cited", "question")
+        table = Table("asked at", "analyst", "mode", "matched", "cited", "question")
+        table.columns.insert(0, Column("answer id", no_wrap=True, min_width=36))  # copied whole into `audit show`
         for r in rows:
             table.add_row(str(r["id"]), f"{r['asked_at']:%Y-%m-%d %H:%M:%S}", escape(r["analyst"]), r["mode"],
                           f"{r['matched']:,}", str(r["cited"]), escape(r["question"][:80]))

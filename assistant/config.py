@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_timeout_s: float = Field(default=30.0, gt=0)
 
+    # Sign-in for the web UI: "login:password" pairs, comma-separated. Each login is mapped to an analyst
+    # (`risk-assistant analysts add NAME --ui-login LOGIN`); unset, the UI has no sign-in and is the local analyst.
+    ui_logins: SecretStr | None = None
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     # Where analysts open the web UI (e.g. https://risk.example.com): Slack links cited events to <base>/?event=<id>.
@@ -123,6 +126,8 @@ class Settings(BaseSettings):
         """Every configured secret (API key, Slack tokens, the database URL and its password): values that
         must never appear in a log, an error or a reply (see assistant.errors.redact)."""
         values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+        if self.ui_logins is not None:  # each sign-in password on its own, not only the whole setting
+            values += [e.partition(":")[2] for e in self.ui_logins.get_secret_value().split(",")]
         for url in (self.database_url, self.app_database_url):
             if url is not None:
                 values.append(urlsplit(url.get_secret_value()).password or "")

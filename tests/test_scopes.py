@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import psycopg
 import pytest
 from psycopg import sql
@@ -25,13 +26,16 @@ from assistant.api import RiskAssistant
 from assistant.db import APP_ROLE
 from assistant.demo import bundled_demo_path
 from assistant.embed import Embedder
-from assistant.errors import AssistantError, InputError
+from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.filters import compile_filters
 from assistant.mapping import Mapping
 from assistant.models import Answer
 from assistant.record import load_answer_record
 from assistant.resources import query
 from assistant.server import EmbeddedServer
+from assistant.ui.app import parse_logins
+from assistant.ui.handlers import Handlers
+from assistant.ui.layout import build_view
 
 from .conftest import AS_OF, assistant_in_new_database
 
@@ -257,6 +261,25 @@ def test_answers_are_append_only_for_the_app_and_readable_within_scope(regional:
         count("refused writes")
     with pytest.raises(InputError, match="no recorded answer"):
         regional.record_feedback(everyone.id, "up", analyst="eu")
+
+
+def test_a_ui_login_sees_its_analysts_scopes_only(regional: RiskAssistant) -> None:
+    with gr.Blocks():
+        view = build_view()
+    handlers = Handlers(regional, view)
+    eu_event = admin_rows(regional, "SELECT min(id) FROM risk_events WHERE scope = 'EU'")[0][0]
+    eu, west, stranger = (gr.Request(username=login) for login in ("eu@bank", "west@bank", "nobody@bank"))
+    assert f"#{eu_event}" in handlers.open_event(eu_event, eu)[view.event]
+    assert f"No event has id {eu_event}" in handlers.open_event(eu_event, west)[view.event]
+    assert f"No event has id {eu_event}" in handlers.open_event(eu_event, stranger)[view.event]
+    by_scope = dict(admin_rows(regional, "SELECT scope, count(*) FROM risk_events GROUP BY scope"))
+    assert f"**{by_scope['US-West']:,}** events loaded" in handlers.status(handlers._db(west))
+    assert parse_logins("eu@bank:s3cret, west@bank:pw:with:colons") == [("eu@bank", "s3cret"),
+                                                                         ("west@bank", "pw:with:colons")]
+    with pytest.raises(ConfigError, match="entry 2") as refused:
+        parse_logins("eu@bank:s3cret,west@bank")
+    assert "s3cret" not in str(refused.value)
+    count("ui logins", 4)
 
 
 def test_analysts_are_checked_before_they_are_stored(regional: RiskAssistant) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from assistant.errors import ConfigError
 from assistant.ui.handlers import Handlers
 from assistant.ui.layout import CSS, View, build_view
 
@@ -31,16 +32,32 @@ def build_app(assistant: RiskAssistant) -> gr.Blocks:
     return app
 
 
-def launch(app: gr.Blocks, *, host: str, port: int, block: bool = True) -> None:
-    """Start the server: no share link, no analytics, errors shown as messages (never tracebacks)."""
+def launch(app: gr.Blocks, *, host: str, port: int, block: bool = True,
+           logins: list[tuple[str, str]] | None = None) -> None:
+    """Start the server: no share link, no analytics, errors shown as messages (never tracebacks); with
+    `logins`, a sign-in page (each request then names its login, mapped to an analyst)."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     app.launch(server_name=host, server_port=port, share=False, show_error=False, prevent_thread_lock=not block,
-               footer_links=["api", "settings"], css=CSS, theme=gr.themes.Soft(primary_hue="indigo"), quiet=True)
+               footer_links=["api", "settings"], css=CSS, theme=gr.themes.Soft(primary_hue="indigo"), quiet=True,
+               auth=logins or None, auth_message="Sign in as an analyst of this Risk Assistant.")
 
 
 def serve(assistant: RiskAssistant) -> None:
     """Serve the web UI on settings.ui_host:ui_port until interrupted."""
-    launch(build_app(assistant), host=assistant.settings.ui_host, port=assistant.settings.ui_port)
+    logins = parse_logins(assistant.settings.ui_logins.get_secret_value()) if assistant.settings.ui_logins else None
+    launch(build_app(assistant), host=assistant.settings.ui_host, port=assistant.settings.ui_port, logins=logins)
+
+
+def parse_logins(text: str) -> list[tuple[str, str]]:
+    """RISK_UI_LOGINS ("login:password,login2:password2") as pairs; ConfigError naming the entry, never the
+    password, when one is malformed."""
+    pairs = []
+    for n, entry in enumerate((e.strip() for e in text.split(",") if e.strip()), start=1):
+        login, _, password = entry.partition(":")
+        if not login.strip() or not password:
+            raise ConfigError(f"RISK_UI_LOGINS entry {n} is not login:password")
+        pairs.append((login.strip(), password))
+    return pairs
 
 
 def _wire(app: gr.Blocks, view: View, handlers: Handlers) -> None:
