@@ -115,9 +115,7 @@ def find_causes(db: Database, record: dict[str, Any], plan: QueryPlan, embedder:
     causes: list[Change] = []
     compiled = compile_filters(plan.filters)
     statement = sql.SQL(query("count_events_changed_since")).format(where=compiled.where)
-    params = {**compiled.params, "since": record["asked_at"]}
-    with db.connection() as conn:
-        ingested, updated = conn.execute(statement, params).fetchone() or (0, 0)
+    ingested, updated = db.execute(statement, {**compiled.params, "since": record["asked_at"]})[0]
     if ingested or updated:
         causes.append(Change("events matching the plan ingested / updated since", "0 / 0",
                              f"{ingested} / {updated}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,9 @@ from rich.table import Column, Table
 
 from assistant.config import Settings
 from assistant.db import Database
+
+if TYPE_CHECKING:
+    from assistant.audit import Replay
 
 analysts_app = typer.Typer(help="Analysts and the scopes whose events they may see (row-level security).",
                            no_args_is_help=True)
@@ -134,12 +137,12 @@ def audit_replay(answer_id: Annotated[str, typer.Argument()],
             raise typer.Exit(REPLAY_DIFFERS)
 
 
-def _replay_json(replay: Any) -> dict[str, Any]:
+def _replay_json(replay: Replay) -> dict[str, Any]:
     return {"answer_id": replay.answer_id, "asked_at": replay.asked_at, "same": replay.same,
             **{part: [c.__dict__ for c in getattr(replay, part)] for part in ("evidence", "facts", "causes")}}
 
 
-def _print_replay(replay: Any) -> None:
+def _print_replay(replay: Replay) -> None:
     from assistant.cli import out
 
     verdict = "the same evidence and facts" if replay.same else "DIFFERENT from the record"
