@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     ui_logins: SecretStr | None = None
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
+    # Browser sessions the UI keeps in memory (each one's chat, plan and a copy of the page's state: about 0.4 MB
+    # in Python objects, measured). Gradio keeps a session after its tab closes and would keep 10,000; the oldest
+    # beyond this bound are forgotten, so a follow-up there starts a new conversation.
+    ui_max_sessions: int = Field(default=200, ge=1, le=100_000)
     # Where analysts open the web UI (e.g. https://risk.example.com): Slack links cited events to <base>/?event=<id>.
     ui_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s<>|]+$")
 

@@ -25,6 +25,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,17 +38,8 @@ from assistant.api import RiskAssistant  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.db import Database  # noqa: E402
 from assistant.embed import Embedder  # noqa: E402
-from bench.load_fronts import (  # noqa: E402
-    FOLLOW_UPS,
-    ChatSession,
-    Front,
-    SlackRig,
-    ask_thread,
-    run_batches,
-    run_chat,
-    run_slack_user,
-    start_slack,
-)
+from bench.load_chat import FOLLOW_UPS, ChatSession, Front  # noqa: E402
+from bench.load_fronts import SlackRig, ask_thread, run_batches, run_slack_user, start_slack  # noqa: E402
 
 ALONE = 8  # questions per front in the baseline, each front on its own
 DEV_SET = ROOT / "eval" / "planner_demo.jsonl"
@@ -55,21 +47,28 @@ DEV_SET = ROOT / "eval" / "planner_demo.jsonl"
 
 @dataclass
 class Sample:
-    """One look at the server: its RSS, this process's RSS, PostgreSQL's client connections, the load."""
+    """One look: the UI server's RSS, this process's (the bot's and the batch's), the chat clients' process's,
+    PostgreSQL's client connections, the load."""
 
     at: float
     server_mb: float
     driver_mb: float
+    clients_mb: float
     connections: int
     active: int
     load: float
 
 
 def parse_args() -> argparse.Namespace:
-    """The command line: --duration, --sessions, --slack-users, --batch-concurrency, --pool-size, --data-dir."""
+    """The command line: --duration, --sessions, --new-session-every, --ui-max-sessions, --slack-users,
+    --batch-concurrency, --pool-size, --data-dir."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load (default 300)")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent chat sessions (default 20)")
+    parser.add_argument("--new-session-every", type=int, default=10,
+                        help="steps after which a chat analyst opens a new tab, a new session (default 10)")
+    parser.add_argument("--ui-max-sessions", type=int, default=60,
+                        help="RISK_UI_MAX_SESSIONS of the server (default 60: reached early in a 5-minute run)")
     parser.add_argument("--slack-users", type=int, default=2, help="Slack threads asked at once (default 2)")
     parser.add_argument("--batch-concurrency", type=int, default=2, help="batch workers (default 2)")
     parser.add_argument("--pool-size", type=int, default=10, help="RISK_POOL_SIZE of each process (default 10)")
@@ -111,11 +110,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int, pool_size: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, pool_size: int, max_sessions: int) -> subprocess.Popen[bytes]:
     """`risk-assistant serve` over the same data dir, offline, its output in serve.log there."""
     env = {k: v for k, v in os.environ.items() if "OPENAI" not in k and "DATABASE_URL" not in k}
     env |= {"RISK_DATA_DIR": str(data_dir), "RISK_UI_HOST": "127.0.0.1", "RISK_UI_PORT": str(port),
-            "RISK_POOL_SIZE": str(pool_size), "GRADIO_ANALYTICS_ENABLED": "False",
+            "RISK_POOL_SIZE": str(pool_size), "RISK_UI_MAX_SESSIONS": str(max_sessions),
+            "GRADIO_ANALYTICS_ENABLED": "False",
             "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH"))))}
     command = [str(Path(sys.executable).parent / "risk-assistant"), "serve"]
     log = (data_dir / "serve.log").open("wb")
@@ -153,8 +153,12 @@ def stop_server(server: subprocess.Popen[bytes]) -> str:
 
 
 def rss_mb(pid: int) -> float:
-    """A process's resident set size in MiB (from /proc: no dependency)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """A process's resident set size in MiB (from /proc: no dependency); 0 once it has ended."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -164,13 +168,15 @@ CONNECTIONS = ("SELECT count(*), count(*) FILTER (WHERE state = 'active') FROM p
                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
 
 
-def sample_until(stop: threading.Event, every_s: float, server_pid: int, uri: str, samples: list[Sample]) -> None:
-    """Sample every `every_s` seconds until stopped, and once more then, over a connection of its own."""
+def sample_until(stop: threading.Event, every_s: float, pids: tuple[int, int], uri: str,
+                 samples: list[Sample]) -> None:
+    """Sample every `every_s` seconds until stopped, and once more then, over a connection of its own;
+    `pids`: the UI server's and the chat clients' processes."""
     with psycopg.connect(uri, autocommit=True) as conn:
         while True:
             total, active = conn.execute(CONNECTIONS).fetchone() or (0, 0)
-            samples.append(Sample(time.monotonic(), rss_mb(server_pid), rss_mb(os.getpid()), int(total),
-                                  int(active), os.getloadavg()[0]))
+            samples.append(Sample(time.monotonic(), rss_mb(pids[0]), rss_mb(os.getpid()), rss_mb(pids[1]),
+                                  int(total), int(active), os.getloadavg()[0]))
             if stop.is_set():
                 return
             stop.wait(every_s)
@@ -210,23 +216,38 @@ def flat(series: list[float], slack: float) -> bool:
     return max(series[half:], default=0.0) <= max(series[:half]) * (1 + slack)
 
 
+def slope(samples: list[Sample], values: list[float]) -> float:
+    """The least-squares slope of the run's second half, per minute: near 0 on a plateau (a process's 0 is
+    its RSS once it has ended, and is left out)."""
+    half = len(samples) // 2
+    kept = [(s.at / 60, v) for s, v in zip(samples[half:], values[half:], strict=True) if v]
+    times, ys = [t for t, _ in kept], [v for _, v in kept]
+    if len(ys) < 2:
+        return 0.0
+    mean_t, mean_y = sum(times) / len(times), sum(ys) / len(ys)
+    spread = sum((t - mean_t) ** 2 for t in times)
+    return sum((t - mean_t) * (y - mean_y) for t, y in zip(times, ys, strict=True)) / spread if spread else 0.0
+
+
 def print_samples(samples: list[Sample]) -> None:
     """First, last, min and max of each series, and whether it stayed flat."""
     print(f"\n{len(samples)} samples over {samples[-1].at - samples[0].at:.0f} s "
           "(flat: the second half's peak within 10% (memory) or at (connections) the first half's)")
-    print(f"{'series':<30}{'first':>9}{'last':>9}{'min':>9}{'max':>9}  flat")
+    print(f"{'series':<30}{'first':>9}{'last':>9}{'min':>9}{'max':>9}{'2nd half /min':>15}  flat")
     series: list[tuple[str, list[float], float]] = [
         ("server RSS MiB", [s.server_mb for s in samples], 0.10),
         ("bot + batch process RSS MiB", [s.driver_mb for s in samples], 0.10),
+        ("chat clients' RSS MiB", [s.clients_mb for s in samples], float("inf")),
         ("PostgreSQL connections", [float(s.connections) for s in samples], 0.0),
         ("  of which active", [float(s.active) for s in samples], float("inf")),
         ("load average (1 min)", [s.load for s in samples], float("inf")),
     ]
     for name, values, tolerance in series:
         verdict = "" if tolerance == float("inf") else ("yes" if flat(values, tolerance) else "NO")
-        print(f"{name:<30}{values[0]:>9.1f}{values[-1]:>9.1f}{min(values):>9.1f}{max(values):>9.1f}  {verdict}")
+        print(f"{name:<30}{values[0]:>9.1f}{values[-1]:>9.1f}{min(values):>9.1f}{max(values):>9.1f}"
+              f"{slope(samples, values):>+15.2f}  {verdict}")
     step = max(1, len(samples) // 10)  # about ten points: enough to tell a plateau from a climb
-    for name, values, _ in series[:3]:
+    for name, values, _ in series[:4]:
         print(f"{name} every {step * (samples[-1].at - samples[0].at) / max(1, len(samples) - 1):.0f} s: "
               + " ".join(f"{v:.0f}" for v in values[::step]) + f" (last {values[-1]:.0f})")
 
@@ -275,21 +296,32 @@ def new_fronts(suffix: str = "") -> list[Front]:
     return [Front(f"{name}{suffix}") for name in ("chat (UI over HTTP)", "batch (ask_batch)", "slack (bot, fake API)")]
 
 
-def drive(args: argparse.Namespace, url: str, assistant: RiskAssistant, rig: SlackRig,
-          asked: list[dict[str, str]]) -> list[Front]:
-    """Every front at once until the deadline; the fronts once every worker has finished."""
-    chat, batch, slack = new_fronts()
+def drive(args: argparse.Namespace, url: str, assistant: RiskAssistant, rig: SlackRig, asked: list[dict[str, str]],
+          sample: Callable[[int], None]) -> list[Front]:
+    """Every front at once until the deadline: the chat sessions in a process of their own (bench/load_chat.py),
+    the batch and the Slack users on threads here; `sample(clients_pid)` is called once all have started.
+    The fronts once every worker has finished."""
+    _, batch, slack = new_fronts()
     deadline = time.monotonic() + args.duration
-    workers = [threading.Thread(target=run_chat, args=(url, asked, chat, args.seed + n, deadline))
-               for n in range(args.sessions)]
-    workers.append(threading.Thread(target=run_batches, args=(assistant, asked, batch, args.batch_concurrency,
-                                                              deadline)))
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(asked, file)
+    clients = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "load_chat.py"), "--url", url, "--questions", file.name,
+         "--sessions", str(args.sessions), "--seconds", str(args.duration), "--seed", str(args.seed),
+         "--new-session-every", str(args.new_session_every)], stdout=subprocess.PIPE, text=True)
+    workers = [threading.Thread(target=run_batches, args=(assistant, asked, batch, args.batch_concurrency,
+                                                          deadline))]
     workers += [threading.Thread(target=run_slack_user, args=(rig, asked, slack, args.seed + 100 + n, deadline))
                 for n in range(args.slack_users)]
     for worker in workers:
         worker.start()
+    sample(clients.pid)
     for worker in workers:
         worker.join()
+    out, _ = clients.communicate()
+    os.unlink(file.name)
+    chat = Front.from_json(out.strip().splitlines()[-1]) if clients.returncode == 0 and out.strip() else \
+        Front("chat (UI over HTTP)", errors=[f"the chat clients' process exited with {clients.returncode}"])
     return [chat, batch, slack]
 
 
@@ -307,24 +339,29 @@ def measure(args: argparse.Namespace, data_dir: Path) -> int:
 def serve_and_measure(args: argparse.Namespace, data_dir: Path, assistant: RiskAssistant) -> int:
     """Start the server and the bot, warm up, measure alone, then drive and sample; stop both, report."""
     asked, port = dev_questions(), free_port()
-    server = start_server(data_dir, port, args.pool_size)
+    server = start_server(data_dir, port, args.pool_size, args.ui_max_sessions)
     rig, stop_slack = start_slack(assistant)
     samples: list[Sample] = []
     notes: dict[str, str] = {}
     stop_sampling = threading.Event()
+    samplers: list[threading.Thread] = []
+    uri = assistant.db.server.uri() if assistant.db.server else ""
+
+    def sample(clients_pid: int) -> None:
+        samplers.append(threading.Thread(target=sample_until, args=(stop_sampling, args.sample_every,
+                                                                   (server.pid, clients_pid), uri, samples)))
+        samplers[0].start()
+
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_up(url, server, data_dir / "serve.log")
         warm_up(url, assistant, rig, asked)
         alone = measure_alone(url, assistant, rig, asked)
-        uri = assistant.db.server.uri() if assistant.db.server else ""
-        sampler = threading.Thread(target=sample_until, args=(stop_sampling, args.sample_every, server.pid, uri,
-                                                              samples))
         notes["uptime before"] = uptime()
-        sampler.start()
-        fronts = drive(args, url, assistant, rig, asked)
+        fronts = drive(args, url, assistant, rig, asked, sample)
         stop_sampling.set()
-        sampler.join()
+        for sampler in samplers:
+            sampler.join()
         notes["uptime after"] = uptime()
     finally:
         stop_sampling.set()
@@ -343,7 +380,8 @@ def report(args: argparse.Namespace, fronts: list[Front], alone: list[Front], sa
            notes: dict[str, str], log: Path) -> None:
     """Print the machine, the fronts, the samples and the failures."""
     print(f"\nmachine: {os.cpu_count()} CPU cores; offline mode; {args.duration:.0f} s of load; {args.sessions} chat "
-          f"sessions, {args.slack_users} Slack users, batch concurrency {args.batch_concurrency}; "
+          f"sessions (a new tab every {args.new_session_every} steps, the server keeping {args.ui_max_sessions}), "
+          f"{args.slack_users} Slack users, batch concurrency {args.batch_concurrency}; "
           f"RISK_POOL_SIZE {args.pool_size} per process")
     print("\n".join(f"{name}: {value}" for name, value in notes.items()) + "\n")
     print_fronts(fronts, alone)

@@ -1,5 +1,5 @@
-"""The three fronts a load test drives (bench/load.py): chat sessions over the UI's HTTP API, batches of
-questions through the Python API, and analysts in Slack threads; each records into a Front."""
+"""The fronts a load test (bench/load.py) drives in its own process: batches of questions through the Python API,
+and analysts in Slack threads; each records into a Front (the chat sessions are bench/load_chat.py's)."""
 
 from __future__ import annotations
 
@@ -11,129 +11,17 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-from gradio_client import Client  # type: ignore[import-untyped]
+from dataclasses import dataclass
 
 from assistant.api import RiskAssistant
 from assistant.slack.app import build_app
 from assistant.slack.bot import SlackBot
 from assistant.slack.serve import EVENTS_PATH, http_server
+from bench.load_chat import FOLLOW_UPS, GRACE_S, Front
 from tests.fake_slack import BOT_USER_ID, FakeSlack, event_body, signed_post
 
 SLACK_AS_OF = dt.date(2026, 11, 22)  # the dev set's own as-of date for most of its questions
-FOLLOW_UPS = ("only high severity", "and in 2025?", "what about Q3?", "only open cases", "exclude low severity")
-MOVED_DATES = (("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-06-30"), ("2025-07-01", "2026-03-31"))
-GRACE_S = 180.0  # after the deadline, how long a question in flight may still take before it counts as failed
-CHAT, CHIPS, PLAN_JSON = 0, 4, 15  # positions of the chat, the chips and the plan's JSON among /ask's outputs
 TOKEN, SIGNING_SECRET = "xoxb-load-" + secrets.token_hex(8), secrets.token_hex(16)
-
-
-@dataclass
-class Front:
-    """What one front (chat, batch, slack) measured: each question's seconds by kind, and the failures."""
-
-    name: str
-    seconds: dict[str, list[float]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    span: list[float] = field(default_factory=list)  # monotonic start and end of every question
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, kind: str, started: float, error: str | None = None, took: float | None = None) -> None:
-        """One question answered (or failed) that started at `started`; `took` when measured elsewhere."""
-        ended = time.monotonic()
-        with self.lock:
-            self.seconds.setdefault(kind, []).append(ended - started if took is None else took)
-            self.span += [started, ended]
-            if error:
-                self.errors.append(f"{kind}: {error}")
-
-    @property
-    def all_seconds(self) -> list[float]:
-        """Every question's seconds, all kinds together."""
-        return [s for kind in self.seconds.values() for s in kind]
-
-
-# --- chat sessions over the UI's HTTP API ----------------------------------------------------------------------
-
-
-class ChatSession:
-    """One browser tab's worth of conversation, over Gradio's queue API with its own session hash."""
-
-    def __init__(self, url: str, asked: list[dict[str, str]], front: Front, rng: random.Random) -> None:
-        self.client = Client(url, download_files=False, verbose=False, analytics_enabled=False, max_workers=2)
-        self.asked, self.front, self.rng = asked, front, rng
-        self.chips: list[str] = []
-        self.plan_json = ""
-        self.client.predict(api_name="/load")  # what a browser does first: the header, examples, editable fields
-
-    def run(self, deadline: float) -> None:
-        """Ask until the deadline: first questions, follow-ups and plan edits, one at a time."""
-        while time.monotonic() < deadline:
-            self.ask(*self.next_step(), deadline=deadline)
-
-    def next_step(self) -> tuple[str, str, tuple[Any, ...]]:
-        """The next thing the analyst does: a first question until there is a plan, then a mix."""
-        draw = self.rng.random()
-        if not self.plan_json or draw < 0.25:
-            case = self.rng.choice(self.asked)
-            return "first", "/ask", (case["question"], case["as_of"])
-        if draw < 0.6:
-            return "follow-up", "/ask", (self.rng.choice(FOLLOW_UPS), "2026-11-22")
-        if draw < 0.75 and self.chips:
-            kept = [c for c in self.chips if c != self.rng.choice(self.chips)]
-            return "remove chip", "/remove_chip", (kept,)
-        if draw < 0.88:
-            return "edit dates", "/apply_dates", self.rng.choice(MOVED_DATES)
-        plan = json.loads(self.plan_json)
-        plan["k"] = self.rng.choice((10, 30))
-        return "edit plan json", "/run_json", (json.dumps(plan),)
-
-    def ask(self, kind: str, endpoint: str, args: tuple[Any, ...], deadline: float) -> None:
-        """Submit one event, wait for the stream's end, record its seconds and any failure shown."""
-        started = time.monotonic()
-        try:
-            job = self.client.submit(*args, api_name=endpoint)
-            final = job.result(timeout=max(1.0, deadline - started) + GRACE_S)
-            self.remember(job.outputs())
-            error = failure_shown(final[CHAT])
-        except Exception as exc:  # a refused request, a broken stream, a timeout: each is a finding
-            error = f"{type(exc).__name__}: {exc}"
-        self.front.record(kind, started, error)
-
-    def remember(self, outputs: list[Any]) -> None:
-        """Keep the last chips and plan JSON the page was sent: what the analyst edits next."""
-        for output in outputs:
-            chips = output[CHIPS]
-            if isinstance(chips, dict) and "value" in chips:
-                self.chips = list(chips["value"] or [])
-            if isinstance(output[PLAN_JSON], str) and output[PLAN_JSON].startswith("{"):
-                self.plan_json = output[PLAN_JSON]
-
-    def close(self) -> None:
-        """Close the client's connections."""
-        self.client.close()
-
-
-def failure_shown(chat: Any) -> str | None:
-    """The chat's last message when it is an error the UI shows in place of an answer."""
-    text = json.dumps(chat[-1] if chat else "", ensure_ascii=False)
-    return text[:300] if "Could not answer" in text or "Something went wrong" in text else None
-
-
-def run_chat(url: str, asked: list[dict[str, str]], front: Front, seed: int, deadline: float) -> None:
-    """One chat session from connection to deadline; a session that cannot even connect is an error."""
-    started = time.monotonic()
-    try:
-        session = ChatSession(url, asked, front, random.Random(seed))
-    except Exception as exc:
-        front.record("connect", started, f"{type(exc).__name__}: {exc}")
-        return
-    try:
-        session.run(deadline)
-    finally:
-        session.close()
 
 
 # --- the batch and the Slack bot, in this process --------------------------------------------------------------
@@ -185,6 +73,12 @@ class SlackRig:
             time.sleep(0.1)
         raise TimeoutError(f"no answer in thread {thread_ts} within {timeout_s:.0f} s")
 
+    def forget(self, thread_ts: str) -> None:
+        """Drop a finished thread's calls from the fake's record, so that a long run's memory is the bot's."""
+        working = {c.reply.get("ts") for c in self.fake.calls_to("chat.postMessage")
+                   if c.params.get("thread_ts") == thread_ts}
+        self.fake.forget(lambda c: c.params.get("thread_ts") == thread_ts or c.params.get("ts") in working)
+
 
 def start_slack(assistant: RiskAssistant) -> tuple[SlackRig, Callable[[], None]]:
     """The bot over `assistant`, on a free port, against a fresh fake Slack; the rig and how to stop both."""
@@ -218,11 +112,11 @@ def run_slack_user(rig: SlackRig, asked: list[dict[str, str]], front: Front, see
 
 def ask_thread(rig: SlackRig, texts: list[str], front: Front, user: str, deadline: float) -> None:
     """Mention the bot with the first text, then reply in its thread with the others, each once answered;
-    stop at the deadline or at the first failure (the thread has no answer to follow up)."""
+    stop at the deadline or at the first failure (the thread has no answer to follow up). Then forget it."""
     thread: str | None = None
     for nth, text in enumerate(texts):
         if nth and time.monotonic() >= deadline:
-            return
+            break
         started = time.monotonic()
         try:
             ts = rig.mention(text, user, thread)
@@ -233,4 +127,6 @@ def ask_thread(rig: SlackRig, texts: list[str], front: Front, user: str, deadlin
             error = f"{type(exc).__name__}: {exc}"
         front.record("follow-up" if nth else "first", started, error)
         if error:
-            return
+            break
+    if thread is not None:
+        rig.forget(thread)

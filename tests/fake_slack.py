@@ -66,6 +66,11 @@ class FakeSlack:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def forget(self, done: Callable[[Call], bool]) -> None:
+        """Drop the recorded calls `done` picks (a long run's finished threads), keeping the rest."""
+        with self._lock:
+            self.calls = [c for c in self.calls if not done(c)]
+
     def wait_for(self, found: Callable[[FakeSlack], bool], timeout: float = 120.0) -> None:
         """Wait until `found(self)` holds (the bot works in background threads)."""
         deadline = time.monotonic() + timeout

@@ -50,14 +50,17 @@ class SlackBot:
     (for "share to channel"), and the deliveries already answered, all bounded."""
 
     def __init__(self, assistant: RiskAssistant, *, ui_base_url: str | None = None, as_of: dt.date | None = None,
-                 update_every_s: float = 1.0, remember: int = 1000, secrets: tuple[str, ...] = ()) -> None:
+                 update_every_s: float = 1.0, remember: int = 1000, remember_answers: int = 200,
+                 secrets: tuple[str, ...] = ()) -> None:
         self.assistant = assistant
         self.ui_base_url = ui_base_url
         self.as_of = as_of
         self.update_every_s = update_every_s
         self.secrets = secrets  # values never to show or log (tokens, the signing secret)
         self.plans: Lru[Thread, QueryPlan] = Lru(remember)
-        self.answers: Lru[str, Answer] = Lru(remember)
+        # Whole answers (tens of kB each, more with many events) for "share to channel", which follows within
+        # minutes of the question: fewer of them than of plans, which are small.
+        self.answers: Lru[str, Answer] = Lru(remember_answers)
         self.seen: Lru[str, bool] = Lru(remember * 10)
 
     def first_delivery(self, *keys: str) -> bool:

@@ -33,19 +33,23 @@ def build_app(assistant: RiskAssistant) -> gr.Blocks:
 
 
 def launch(app: gr.Blocks, *, host: str, port: int, block: bool = True,
-           logins: list[tuple[str, str]] | None = None) -> None:
+           logins: list[tuple[str, str]] | None = None, max_sessions: int = 200) -> None:
     """Start the server: no share link, no analytics, errors shown as messages (never tracebacks); with
-    `logins`, a sign-in page (each request then names its login, mapped to an analyst)."""
+    `logins`, a sign-in page (each request then names its login, mapped to an analyst); at most
+    `max_sessions` browser sessions kept in memory, the least recently used forgotten first."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     app.launch(server_name=host, server_port=port, share=False, show_error=False, prevent_thread_lock=not block,
                footer_links=["api", "settings"], css=CSS, theme=gr.themes.Soft(primary_hue="indigo"), quiet=True,
-               auth=logins or None, auth_message="Sign in as an analyst of this Risk Assistant.")
+               auth=logins or None, auth_message="Sign in as an analyst of this Risk Assistant.",
+               state_session_capacity=max_sessions)
 
 
 def serve(assistant: RiskAssistant) -> None:
     """Serve the web UI on settings.ui_host:ui_port until interrupted."""
     logins = parse_logins(assistant.settings.ui_logins.get_secret_value()) if assistant.settings.ui_logins else None
-    launch(build_app(assistant), host=assistant.settings.ui_host, port=assistant.settings.ui_port, logins=logins)
+    settings = assistant.settings
+    launch(build_app(assistant), host=settings.ui_host, port=settings.ui_port, logins=logins,
+           max_sessions=settings.ui_max_sessions)
 
 
 def parse_logins(text: str) -> list[tuple[str, str]]:
