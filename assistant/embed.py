@@ -22,7 +22,8 @@ Progress = Callable[[int], None]
 
 
 class Embedder:
-    """A loaded sentence-transformers model; vectors are L2-normalised float32."""
+    """A loaded embedding model (sentence-transformers on torch, or its onnx-int8 export); vectors are
+    L2-normalised float32."""
 
     def __init__(self, name: str, model: Any) -> None:
         self.name = name
@@ -35,7 +36,9 @@ class Embedder:
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
-        """Load the model named by the settings from local files only."""
+        """Load the model named by the settings, with the configured backend, from local files only."""
+        if settings.embedding_backend == "onnx-int8":
+            return cls(int8_name(settings.embedding_model), _load_int8(settings))
         return cls(settings.embedding_model, _load_model(settings.embedding_model, settings.embedding_device))
 
     def encode(self, texts: Sequence[str], batch_size: int = 64,
@@ -91,6 +94,32 @@ def _load_model(name: str, device: str | None) -> Any:
         return SentenceTransformer(_model_location(name), device=device)
     except (OSError, ValueError) as err:
         raise EmbeddingModelError(f"cannot load embedding model {name!r} from local files: {err}") from err
+
+
+def int8_name(model: str) -> str:
+    """The model name int8 vectors are stored under. Not the model's own: their neighbours agree with the
+    torch vectors' at recall@10 of only 0.86-0.90 (bench/README.md), so a database holding some rows of
+    each would rank events by which backend embedded them. Under their own name the two sets never mix:
+    a search uses the vectors of its own backend only, and switching backends re-embeds on the next ingest."""
+    return f"{model}+onnx-int8"
+
+
+def _load_int8(settings: Settings) -> Any:
+    """The onnx-int8 model, exported once into the data directory's model cache."""
+    if settings.embedding_device not in (None, "cpu"):
+        raise EmbeddingModelError(f"the onnx-int8 backend runs on the CPU, not {settings.embedding_device!r}: "
+                                  "unset RISK_EMBEDDING_DEVICE or set RISK_EMBEDDING_BACKEND=torch")
+    return _int8_model(settings.embedding_model, settings.data_dir / "models")
+
+
+@cache
+def _int8_model(name: str, models_dir: Path) -> Any:
+    """One loaded copy per process and model cache (hashing the weights takes a fraction of a second)."""
+    from assistant import embed_onnx  # onnxruntime: imported only by those who chose it
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the export reads the weights from disk, never from a hub
+    layout = embed_onnx.read_layout(Path(_model_location(name)))
+    return embed_onnx.load_int8(name, layout, models_dir)
 
 
 def _model_location(name: str) -> str:

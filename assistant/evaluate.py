@@ -317,7 +317,9 @@ def beir_mapping(name: str) -> Mapping:
 def evaluate_retrieval(db: Database, embedder: Embedder, beir_dir: Path,
                        modes: Sequence[RetrievalMode] = MODES, *, report_path: Path | None = None,
                        fusion: Fusion | None = None) -> dict[str, RetrievalScores]:
-    """Ingest the corpus (idempotent), then run every query in each mode: mean nDCG@10 and recall@100."""
+    """Ingest the corpus (idempotent), then run every query in each mode: mean nDCG@10 and recall@100.
+    BM25's statistics (document frequencies, average length) cover the whole database: a set scored in a database
+    of its own is scored as on its own (eval/fusion_grid.py gives each set one)."""
     beir = load_beir(beir_dir)
     mapping = beir_mapping(beir.name)
     ingest_file(db, embedder, beir.corpus, mapping, report_path=report_path)

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from assistant import registry, sources
+from assistant import bm25, registry, sources
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import DatabaseError, InputError
@@ -100,6 +100,9 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
         # before this refresh left the registry without that batch's values, and its re-run changes nothing.
         if result.total > result.rejected:
             registry.refresh(db)
+    with _storing(db, path, "the BM25 weights, after every batch was stored,"):
+        # Called even when nothing changed, for the same reason as the refresh above (migrations/0008_bm25.sql).
+        bm25.reweigh(db)
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)

@@ -1,13 +1,13 @@
-"""Find the events for a plan under its filters: by vector (exact or HNSW), full text, or both fused."""
+"""Find the events for a plan under its filters: by vector (exact or HNSW), BM25 keywords, or both fused."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from psycopg import sql
 
+from assistant import bm25
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -51,7 +51,7 @@ class HitRanks:
 
     similarity: float | None = None  # cosine similarity to the query vector
     vector_rank: int | None = None
-    keyword_score: float | None = None  # ts_rank_cd of the keyword query
+    keyword_score: float | None = None  # BM25 score of the keyword text (migrations/0008_bm25.sql)
     keyword_rank: int | None = None
 
 
@@ -61,7 +61,7 @@ class Retrieval:
 
     hits: list[EventHit]
     matched: int
-    method: str  # "exact" or "hnsw" (the vector side), or "full-text" for keyword-only
+    method: str  # "exact" or "hnsw" (the vector side), or "full-text" for keyword-only (BM25)
     seed_ids: list[int]  # the "like" target's own events, excluded from the hits
     mode: RetrievalMode = "dense"  # the mode that ran: keyword-only falls back to dense without keywords
     ranks: dict[int, HitRanks] = field(default_factory=dict)  # by event id
@@ -73,13 +73,13 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
              ef_search: int = Settings.model_fields["hnsw_ef_search"].default, mode: RetrievalMode = "dense",
              fusion: Fusion | None = None,
              work_mem: str = Settings.model_fields["search_work_mem"].default) -> Retrieval:
-    """Top `limit` (default plan.k) events under the filters by similarity, full-text rank, or both fused."""
+    """Top `limit` (default plan.k) events under the filters by similarity, BM25 keyword score, or both fused."""
     compiled = compile_filters(plan.filters)
     matched = count_matching(db, compiled)
     seed = _seed(db, embedder, plan, compiled)
     k = limit or plan.k
     keywords = keyword_text(plan)
-    if mode == "keyword" and not _has_lexemes(db, keywords):
+    if mode == "keyword" and not bm25.has_terms(db, keywords):
         mode = "dense"  # nothing to match on: rank by similarity instead
     if plan.like is not None and not plan.keywords and mode == "hybrid":
         mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
@@ -109,12 +109,10 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
 
 
 def keyword_text(plan: QueryPlan) -> str:
-    """The full-text query: every keyword of the plan, or any word of its query text."""
-    if plan.keywords:
-        return " ".join(plan.keywords)
-    # A question's words are alternatives: requiring all of them would match almost nothing,
-    # and ts_rank_cd already ranks events that match more of them higher.
-    return " or ".join(re.findall(r"[\w$€£.-]+", plan.query))
+    """The BM25 query text: the plan's keywords when it has any, else its query text."""
+    # Its terms are alternatives either way (any one matching counts): BM25 ranks the events that hold more
+    # of them, and rarer ones, higher. PostgreSQL's English configuration makes the terms, as for the events.
+    return " ".join(plan.keywords) if plan.keywords else plan.query
 
 
 def candidates(limit: int) -> int:
@@ -127,11 +125,6 @@ def count_matching(db: Database, compiled: CompiledFilters) -> int:
     statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
     rows = db.execute(statement, compiled.params)
     return int(rows[0][0]) if rows else 0
-
-
-def _has_lexemes(db: Database, keywords: str) -> bool:
-    row = db.fetch_one("count_tsquery_nodes", {"keywords": keywords})
-    return row is not None and int(row["nodes"]) > 0
 
 
 def _search_sql(mode: str, method: str, compiled: CompiledFilters, embedder: Embedder) -> sql.Composed:

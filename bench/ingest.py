@@ -1,4 +1,5 @@
-"""Ingestion throughput as a ratio of the bare embedding model's rate, both measured in this run."""
+"""Ingestion throughput as a ratio of the bare embedding model's rate, both measured in this run, for each
+embedding backend (torch and onnx-int8 side by side by default) with the backends' rates and neighbour agreement."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import csv
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
+
+import numpy as np
 
 from assistant import sources
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.demo import DEMO_SIZE, generate_demo, write_jsonl_gz
-from assistant.embed import Embedder
+from assistant.embed import Embedder, Vector
 from assistant.ingest import IngestResult, ingest_file
 from assistant.mapping import Mapping
 from assistant.server import EmbeddedServer
@@ -23,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 CFPB_CSV = Path(__file__).resolve().parents[2] / "shared/data/cfpb/complaints_payday_2023.csv"
 MAPPINGS = REPO / "examples" / "mappings"
 NOISE = 0.15  # largest before/after difference of the bare encode rate that still gives a usable ratio
+BACKENDS = get_args(Settings.model_fields["embedding_backend"].annotation)
+NEIGHBOURS = 10
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,22 @@ class Figures:
     rerun_s: float
     first: IngestResult
     second: IngestResult
+    vectors: Vector  # of the texts, from the bare encode before the ingest
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One embedding backend under test, with its own fresh database."""
+
+    settings: Settings
+    embedder: Embedder
+    db: Database
+    load_s: float  # loading the model; for onnx-int8 in a fresh data dir, its one-time export too
+
+    @property
+    def name(self) -> str:
+        """The setting's value: torch or onnx-int8."""
+        return self.settings.embedding_backend
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,7 +78,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="embedding batch size (default: RISK_EMBEDDING_BATCH_SIZE or 64)")
     parser.add_argument("--input", type=Path, default=CFPB_CSV, help="the CFPB CSV (cfpb source only)")
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help="embedding backends, comma-separated; the first is the baseline of the ratios")
     args = parser.parse_args()
+    args.backends = args.backends.split(",")
+    if not set(args.backends) <= set(BACKENDS) or len(set(args.backends)) != len(args.backends):
+        parser.error(f"--backends takes a comma-separated list of distinct backends: {', '.join(BACKENDS)}")
     if args.source == "cfpb" and not args.input.is_file():
         parser.error(f"{args.input} not found; pass the CFPB complaints CSV with --input PATH")
     return args
@@ -101,30 +130,49 @@ def texts_to_embed(source: Input) -> list[str]:
 def timed_ingest(db: Database, embedder: Embedder, source: Input, settings: Settings,
                  batch_size: int, workdir: Path) -> tuple[IngestResult, float]:
     """One ingest_file run and its wall-clock seconds."""
+    workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     result = ingest_file(db, embedder, source.path, source.mapping, batch_size=settings.ingest_batch_size,
                          embed_batch_size=batch_size, report_path=workdir / "rejected.csv")
     return result, time.perf_counter() - started
 
 
-def measure(db: Database, embedder: Embedder, source: Input, settings: Settings,
-            batch_size: int, workdir: Path) -> Figures:
-    """Bare encode of the ingested texts, then a first ingest and an all-unchanged re-run."""
+def measure(backends: list[Backend], source: Input, batch_size: int, workdir: Path) -> dict[str, Figures]:
+    """Per backend: bare encode of the ingested texts, a first ingest into its empty database, the bare
+    encode again, and an all-unchanged re-run. Each step runs for every backend before the next step, so
+    that a change in the machine's load falls on all of them alike."""
     texts = texts_to_embed(source)
-    embedder.encode(texts[:batch_size], batch_size)  # warm-up: one-time start costs stay out of both
-    before = timed_encode(embedder, texts, batch_size)
-    first, ingest_s = timed_ingest(db, embedder, source, settings, batch_size, workdir)
+    for backend in backends:
+        backend.embedder.encode(texts[:batch_size], batch_size)  # warm-up: one-time start costs stay out
+    before = {b.name: timed_encode(b.embedder, texts, batch_size) for b in backends}
+    first = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, batch_size, workdir / b.name)
+             for b in backends}
     # Bracketing the ingest shows whether the machine's load changed under the measurement.
-    after = timed_encode(embedder, texts, batch_size)
-    second, rerun_s = timed_ingest(db, embedder, source, settings, batch_size, workdir)
-    return Figures(len(texts), (before, after), ingest_s, rerun_s, first, second)
+    after = {b.name: timed_encode(b.embedder, texts, batch_size) for b in backends}
+    second = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, batch_size, workdir / b.name)
+              for b in backends}
+    return {b.name: Figures(len(texts), (before[b.name][0], after[b.name][0]), first[b.name][1],
+                            second[b.name][1], first[b.name][0], second[b.name][0], before[b.name][1])
+            for b in backends}
 
 
-def timed_encode(embedder: Embedder, texts: list[str], batch_size: int) -> float:
-    """Seconds the bare model takes to encode the texts."""
+def timed_encode(embedder: Embedder, texts: list[str], batch_size: int) -> tuple[float, Vector]:
+    """Seconds the bare model takes to encode the texts, and the vectors."""
     started = time.perf_counter()
-    embedder.encode(texts, batch_size)
-    return time.perf_counter() - started
+    vectors = embedder.encode(texts, batch_size)
+    return time.perf_counter() - started, vectors
+
+
+def neighbour_recall(baseline: Vector, other: Vector, k: int = NEIGHBOURS) -> float:
+    """Mean share of each text's k nearest other texts under the baseline vectors that the other vectors
+    also put among its k nearest (cosine; the vectors are normalised)."""
+    def nearest(vectors: Vector) -> np.ndarray:
+        similarity = vectors @ vectors.T
+        np.fill_diagonal(similarity, -np.inf)
+        return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+    ours, theirs = nearest(baseline), nearest(other)
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ours, theirs, strict=True)]))
 
 
 def per_second(count: int, seconds: float) -> float:
@@ -138,19 +186,26 @@ def counts(result: IngestResult) -> str:
             f"{result.rejected} rejected, {result.embedded} embedded")
 
 
-def print_report(figures: Figures, source: Input, settings: Settings, batch_size: int) -> None:
-    """The machine, the input, and the table of rates with the ratio against bare encoding."""
-    import torch  # heavy; already loaded by the embedder
+def print_header(backends: list[Backend], source: Input, batch_size: int) -> None:
+    """The machine, the model and the input."""
+    import torch  # heavy; already loaded by the torch embedder or the export
 
-    before, after = (per_second(figures.texts, s) for s in figures.encode_s)
-    encode_rate = per_second(figures.texts, sum(figures.encode_s) / 2)
-    ingest_rate = per_second(figures.first.inserted, figures.ingest_s)
-    ratio = ingest_rate / encode_rate if encode_rate > 0 else 0.0
-    print(f"machine: {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
+    settings = backends[0].settings
+    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPU cores, load average {load}, {torch.get_num_threads()} torch threads, "
           f"device {settings.embedding_device or 'auto'}")
     print(f"model:   {settings.embedding_model}, encode batch {batch_size}, "
           f"ingest batch {settings.ingest_batch_size}")
-    print(f"input:   {source.label}\n")
+    print(f"input:   {source.label}")
+    for backend in backends:
+        print(f"backend: {backend.name} as model {backend.embedder.name!r}, loaded in {backend.load_s:.1f} s")
+
+
+def print_report(name: str, figures: Figures) -> None:
+    """One backend's table of rates with the ratio against its own bare encoding."""
+    before, after = (per_second(figures.texts, s) for s in figures.encode_s)
+    encode_rate, ingest_rate = rates(figures)
+    ratio = ingest_rate / encode_rate if encode_rate > 0 else 0.0
     table = [
         ("rows read", f"{figures.first.total}"),
         ("texts embedded (baseline)", f"{figures.texts}"),
@@ -161,31 +216,69 @@ def print_report(figures: Figures, source: Input, settings: Settings, batch_size
         ("ratio end-to-end / bare encode", f"{ratio:.2f}"),
         ("re-run (all unchanged), rows/s", f"{per_second(figures.second.total, figures.rerun_s):.1f}"),
     ]
-    for name, value in table:
-        print(f"{name:<32}{value:>12}")
+    print(f"\n{name}:")
+    for label, value in table:
+        print(f"{label:<32}{value:>12}")
     print(f"\nfirst run: {counts(figures.first)}\nre-run:    {counts(figures.second)}")
     if abs(before - after) > NOISE * max(before, after):
         print(f"\nnote: the bare encode rate moved by more than {NOISE:.0%} during the run "
               "(a busy machine?); the ratio is not reliable, run it again on a quiet one")
 
 
+def rates(figures: Figures) -> tuple[float, float]:
+    """Bare encode texts/s (mean of before and after) and end-to-end ingest events/s."""
+    return (per_second(figures.texts, sum(figures.encode_s) / 2),
+            per_second(figures.first.inserted, figures.ingest_s))
+
+
+def print_comparison(figures: dict[str, Figures]) -> None:
+    """Each backend's rates as a ratio of the first one's, and how far its vectors agree with the first's."""
+    names = list(figures)
+    base = figures[names[0]]
+    base_encode, base_ingest = rates(base)
+    print(f"\nbackends against {names[0]} (same input, same run):")
+    print(f"{'':<32}{'texts/s':>12}{'ratio':>8}{'events/s':>12}{'ratio':>8}{'recall@10':>11}{'cosine':>8}")
+    for name in names:
+        encode, ingest = rates(figures[name])
+        cosine = float(np.mean(np.sum(base.vectors * figures[name].vectors, axis=1)))
+        print(f"{name:<32}{encode:>12.1f}{encode / base_encode:>8.2f}{ingest:>12.1f}{ingest / base_ingest:>8.2f}"
+              f"{neighbour_recall(base.vectors, figures[name].vectors):>11.3f}{cosine:>8.4f}")
+    print(f"(texts/s: bare encode; events/s: end-to-end first ingest; recall@10: share of each text's "
+          f"{NEIGHBOURS} nearest texts under {names[0]}'s vectors that the backend's vectors also rank there; "
+          f"cosine: mean, between the two vectors of one text)")
+
+
+@contextmanager
+def open_backends(names: list[str], workdir: Path) -> Iterator[list[Backend]]:
+    """Each backend's embedder and its own fresh embedded database (never a DATABASE_URL from the environment)."""
+    with ExitStack() as stack:
+        backends = []
+        for name in names:
+            settings = Settings(data_dir=workdir / name / "data")  # names checked by parse_args
+            settings = settings.model_copy(update={"database_url": None, "embedding_backend": name})
+            started = time.perf_counter()
+            embedder = Embedder.load(settings)
+            load_s = time.perf_counter() - started
+            db = Database.open(settings)
+            stack.callback(EmbeddedServer(settings.pg_dir).wait_for_watchdog)
+            stack.callback(db.close)
+            backends.append(Backend(settings, embedder, db, load_s))
+        yield backends
+
+
 def main() -> None:
-    """Run the benchmark in a fresh embedded database inside a temporary directory."""
+    """Run the benchmark in fresh embedded databases inside a temporary directory."""
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         workdir = Path(tmp)
-        # Always our own embedded server: never a DATABASE_URL from the environment.
-        settings = Settings(data_dir=workdir / "data").model_copy(update={"database_url": None})
-        batch_size = args.batch_size or settings.embedding_batch_size
         source = prepare_input(args, workdir)
-        embedder = Embedder.load(settings)
-        db = Database.open(settings)
-        try:
-            figures = measure(db, embedder, source, settings, batch_size, workdir)
-        finally:
-            db.close()
-            EmbeddedServer(settings.pg_dir).wait_for_watchdog()
-        print_report(figures, source, settings, batch_size)
+        with open_backends(args.backends, workdir) as backends:
+            batch_size = args.batch_size or backends[0].settings.embedding_batch_size
+            figures = measure(backends, source, batch_size, workdir)
+            print_header(backends, source, batch_size)
+        for name, figure in figures.items():
+            print_report(name, figure)
+        print_comparison(figures)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Run `python eval/make_beir_cfpb.py [CSV] [OUT_DIR]` (CSV defaults to
 ../shared/data/cfpb/complaints_mixed_2015_2020.csv beside the repository), then
 `risk-assistant eval retrieval eval/beir_cfpb`. The data is read where it lies and the generated
-directory is not committed.
+directories are not committed. It also writes eval/beir_cfpb_dev/ (the odd-numbered queries, for tuning
+fusion) and eval/beir_cfpb_heldout/ (the even-numbered ones, never tuned on), each with the whole corpus.
 
 Relevance comes from the consumers' own labels, not from us: each query paraphrases one CFPB
 (issue, sub-issue) pair in an analyst's words, and every complaint filed under that pair is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -106,8 +108,28 @@ def write_beir_cfpb(source: Path, out: Path) -> tuple[int, int, int]:
     return len(rows), len(QUERIES), judgements
 
 
+def write_halves(full: Path) -> list[Path]:
+    """Beside the full set, its two halves (same corpus): odd query ids for tuning (_dev), even ones held out."""
+    written = []
+    lines = (full / "queries.jsonl").read_text(encoding="utf-8").splitlines()
+    judged = (full / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+    for half, parity in (("dev", 1), ("heldout", 0)):
+        out = full.with_name(f"{full.name}_{half}")
+        ids = {json.loads(line)["_id"] for line in lines if int(json.loads(line)["_id"][1:]) % 2 == parity}
+        (out / "qrels").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(full / "corpus.jsonl", out / "corpus.jsonl")
+        (out / "queries.jsonl").write_text(
+            "".join(line + "\n" for line in lines if json.loads(line)["_id"] in ids), encoding="utf-8")
+        (out / "qrels" / "test.tsv").write_text(
+            "".join(row + "\n" for row in judged[:1] + [r for r in judged[1:] if r.split("\t")[0] in ids]),
+            encoding="utf-8")
+        written.append(out)
+    return written
+
+
 if __name__ == "__main__":
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else CSV
     target = Path(sys.argv[2]) if len(sys.argv) > 2 else OUT
     docs, n_queries, n_judged = write_beir_cfpb(source, target)
     print(f"wrote {docs} documents, {n_queries} queries, {n_judged} judgements to {target}")
+    print("and its halves (fusion tuned on the first only):", ", ".join(str(p) for p in write_halves(target)))

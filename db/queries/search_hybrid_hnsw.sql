@@ -1,6 +1,6 @@
 -- Hybrid search under the filters, approximate: the top N (candidates) events from the model's HNSW
 -- index (pgvector 0.8 iterative scan, re-ranked by exact distance, as in search_events_hnsw.sql) and
--- the top N by full-text rank (websearch_to_tsquery over the GIN-indexed search_tsv),
+-- the top N by BM25 (exact, whatever the vector side: as in search_events_keyword.sql),
 -- fused by reciprocal rank fusion:
 -- score = vector_weight / (rrf_k + vector rank) + keyword_weight / (rrf_k + keyword rank),
 -- a side that did not rank an event adding nothing. Ties share a rank. {where} is compiled by
@@ -14,9 +14,11 @@ WITH vector_candidates AS (
     LIMIT %(candidates)s
 ),
 keyword_candidates AS (
-    SELECT ev.id, ts_rank_cd(ev.search_tsv, tsq) AS keyword_score
-    FROM risk_events ev, websearch_to_tsquery('english', %(keywords)s) AS tsq
-    WHERE ev.search_tsv @@ tsq AND {where} AND NOT (ev.id = ANY(%(exclude_ids)s))
+    SELECT ev.id, -(b.weights <#> q.weights) AS keyword_score
+    FROM bm25_query(%(keywords)s) AS q
+    JOIN risk_events ev ON ev.search_tsv @@ q.terms
+    JOIN event_bm25 b ON b.event_id = ev.id
+    WHERE {where} AND NOT (ev.id = ANY(%(exclude_ids)s))
     ORDER BY keyword_score DESC, ev.id
     LIMIT %(candidates)s
 ),
@@ -32,7 +34,7 @@ SELECT id, score, similarity, vector_rank, keyword_score, keyword_rank FROM (
     SELECT coalesce(v.id, kw.id) AS id,
            coalesce(%(vector_weight)s::float8 / (%(rrf_k)s::int + v.vector_rank), 0)
            + coalesce(%(keyword_weight)s::float8 / (%(rrf_k)s::int + kw.keyword_rank), 0) AS score,
-           v.similarity, v.vector_rank, kw.keyword_score::float8 AS keyword_score, kw.keyword_rank
+           v.similarity, v.vector_rank, kw.keyword_score, kw.keyword_rank
     FROM vector_side v
     FULL OUTER JOIN keyword_side kw ON kw.id = v.id
 ) fused
