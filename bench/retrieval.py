@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pgvector.psycopg import register_vector
 
 from assistant.config import Settings
 from assistant.db import Database
@@ -134,7 +135,9 @@ def load_corpus(db: Database, corpus: Corpus) -> float:
     """COPY the events and their vectors (binary); seconds taken. Event ids are 1..n in a fresh database."""
     started = time.perf_counter()
     now, digest = dt.datetime.now(dt.UTC), b"\x00" * 32
-    with db.transaction() as conn:
+    # The admin login: COPY is refused on tables under row-level security, and ANALYZE is the owner's.
+    with db.admin_connection() as conn:
+        register_vector(conn)
         # The model row must exist for the vectors' foreign key; its index comes later, timed apart.
         conn.execute(query("insert_embedding_model"), {"name": MODEL, "dimension": corpus.vectors.shape[1]})
         with conn.cursor().copy(COPY_EVENTS) as copy:
@@ -147,8 +150,9 @@ def load_corpus(db: Database, corpus: Corpus) -> float:
                 copy.write_row([i + 1, MODEL, digest, vector])
         first, last = conn.execute("SELECT min(id), max(id) FROM risk_events").fetchone() or (0, 0)
         assert (first, last) == (1, len(corpus.status)), "event ids must be 1..n: use a fresh database"
-    db.execute("ANALYZE risk_events")
-    db.execute("ANALYZE event_embeddings")
+    with db.admin_connection() as conn:
+        conn.execute("ANALYZE risk_events")
+        conn.execute("ANALYZE event_embeddings")
     return time.perf_counter() - started
 
 
