@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 import pytest
@@ -127,3 +129,12 @@ def fda(server: EmbeddedServer, embedder: Embedder,
     assistant.ingest(FDA_DIR / "fda_food_recalls_2022_2026.csv", mapping)
     yield assistant
     assistant.close()
+
+
+def eval_script(name: str) -> ModuleType:
+    """One of the eval/ scripts (not a package), imported from its file."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "eval" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

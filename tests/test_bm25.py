@@ -3,13 +3,11 @@ fed the same tokens: PostgreSQL's English lexemes of each event's title and text
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import bm25s
@@ -27,20 +25,12 @@ from assistant.mapping import Mapping
 from assistant.models import Filter, QueryPlan
 from assistant.retrieve import RetrievalMode, retrieve
 from assistant.server import EmbeddedServer
-from tests.conftest import AS_OF, CfpbSet, new_database_url, settings_for
+from tests.conftest import AS_OF, CfpbSet, eval_script, new_database_url, settings_for
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 # sparsevec stores float4 weights and idfs: scores agree to about 1e-6 relative (measured: see the report).
 RELATIVE = 2e-6
 LIMIT = 50
-
-
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EVAL / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -131,7 +121,7 @@ def finance(tmp_path_factory: pytest.TempPathFactory, server: EmbeddedServer, em
     """A fresh database holding the finance passages (eval/make_beir_finance.py), weighed exactly."""
 
     root = tmp_path_factory.mktemp("finance")
-    _script("make_beir_finance").build(root)
+    eval_script("make_beir_finance").build(root)
     database = Database.open(settings_for(new_database_url(server), root))
     ingest_file(database, embedder, root / "beir_finance_dev" / "corpus.jsonl", beir_mapping("beir_finance"))
     yield database
@@ -143,7 +133,7 @@ def _finance_questions() -> list[str]:
     for half in ("dev", "heldout"):
         lines = (EVAL / f"beir_finance_{half}" / "queries.jsonl")
         if not lines.is_file():
-            _script("make_beir_finance").build(EVAL)
+            eval_script("make_beir_finance").build(EVAL)
         questions += [json.loads(line)["text"] for line in lines.read_text(encoding="utf-8").splitlines()]
     return questions
 
@@ -181,7 +171,7 @@ def test_the_cfpb_narratives_rank_as_the_reference(cfpb: CfpbSet) -> None:
     db, embedder = cfpb.assistant.db, cfpb.assistant.embedder
     bm25.reweigh(db, 0.0)
     reference, tally = reference_for(db), Tally()
-    texts = [q[1] for q in _script("make_beir_cfpb").QUERIES]
+    texts = [q[1] for q in eval_script("make_beir_cfpb").QUERIES]
     for text in texts + _queries_from_documents(db, 20, 15):
         check_query(db, embedder, reference, text, tally)
     print(f"cfpb: {tally}")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import math
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +29,7 @@ from assistant.ingest import ingest_file
 from assistant.mapping import Mapping
 from assistant.models import Filter
 
-from .conftest import CFPB_DIR, CfpbSet
+from .conftest import CFPB_DIR, CfpbSet, eval_script
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
 # The floors sit a little below the measured scores (see the closing notes and README), so that a
@@ -212,16 +210,8 @@ def test_a_beir_directory_without_qrels_is_refused(tmp_path: Path) -> None:
         load_beir(root)
 
 
-def _load_script(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, EVAL_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_cfpb_beir_set_is_built_from_the_consumers_labels(tmp_path: Path) -> None:
-    script = _load_script("make_beir_cfpb")
+    script = eval_script("make_beir_cfpb")
     docs, queries, judged = script.write_beir_cfpb(CFPB_DIR / "complaints_mixed_2015_2020.csv", tmp_path)
     beir = load_beir(tmp_path)
     assert (docs, queries) == (1532, 24) and len(beir.queries) == 24
@@ -231,7 +221,7 @@ def test_the_cfpb_beir_set_is_built_from_the_consumers_labels(tmp_path: Path) ->
 
 
 def test_the_demo_beir_set_grades_the_planted_patterns(tmp_path: Path, demo: DemoSet) -> None:
-    script = _load_script("make_beir_demo")
+    script = eval_script("make_beir_demo")
     docs, queries, _ = script.write_beir_demo(tmp_path)
     beir = load_beir(tmp_path)
     assert docs == len(demo.rows) and len(beir.queries) == queries
