@@ -237,7 +237,7 @@ def run_search(session: AgentSession, text: str, filters: list[Filter], like: Li
                      notes=["planned by the LLM from its last search", *notes])
     settings = session.settings
     found = retrieve(session.db, session.embedder, plan, limit=LISTED, exact_below=settings.exact_search_below,
-                     ef_search=settings.hnsw_ef_search, mode=settings.retrieval_mode,
+                     probes=settings.ivf_probes, max_probes=settings.ivf_max_probes, mode=settings.retrieval_mode,
                      fusion=Fusion.from_settings(settings), work_mem=settings.search_work_mem)
     session.plan = plan
     return json.dumps({"matched": found.matched, "filters": [str(f) for f in kept], "notes": notes,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant import pipeline, registry
+from assistant import pipeline, registry, vector_index
 from assistant.analysts import LOCAL, scopes_of
 from assistant.config import Settings
 from assistant.db import Database
@@ -84,6 +84,8 @@ class RiskAssistant:
         self.embedder = embedder
         self.chat_model = chat_model
         db.ensure_embedding_model(embedder.name, embedder.dimension)
+        # A database whose vectors outgrew (or, after an upgrade, lost) their index gets it now.
+        vector_index.maintain(db, embedder.name, embedder.dimension, quick=True)
         registry.ensure_filled(db)
 
     @classmethod

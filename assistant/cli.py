@@ -246,6 +246,19 @@ def db_upgrade() -> None:
         out.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
 
+@db_app.command("index")
+def db_index(force: Annotated[bool, typer.Option(help="Rebuild it even if it is current.")] = False) -> None:
+    """Build the embedding model's vector index now, if it needs one (ingestion and start-up also do)."""
+    from assistant import dbadmin
+
+    with _errors():
+        built = dbadmin.index(Settings(), force=force)
+        if built is None:
+            out.print("the vector index is current (or there are too few vectors to need one: searches are exact)")
+        else:
+            out.print(f"built {built.name}: {built.lists} lists over {built.rows:,} vectors in {built.seconds:.1f} s")
+
+
 @db_app.command("stop")
 def db_stop(force: Annotated[bool, typer.Option(help="Stop even while other processes use it.")] = False) -> None:
     """Stop the embedded server."""

@@ -71,16 +71,19 @@ class Settings(BaseSettings):
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
     top_k: int = Field(default=20, ge=1, le=500)
     evidence_size: int = Field(default=200, ge=1, le=5000)  # events the pattern report covers
-    # Filters matching up to this many events are searched exactly (recall 1.0); HNSW above it. At 1M
-    # events on 2 cores an exact scan over 100k matches takes about 0.35-0.5 s; HNSW over such sets
-    # reached recall@10 0.977-0.990 on the clustered benchmark (bench/retrieval.py), at the 0.99 target's edge.
-    exact_search_below: int = Field(default=100_000, ge=0)
-    # 1000 (pgvector's maximum): HNSW serves only searches over more than exact_search_below events,
-    # where breadth is cheap (1M unfiltered: about 0.1 s) and recall is hardest. On 1M clustered vectors
-    # (m 16) recall@10 was 0.973 at 400 and 0.990 at 1000 (bench/retrieval.py); at 100k, 100 gave 0.96.
-    hnsw_ef_search: int = Field(default=1000, ge=10, le=1000)
-    # maintenance_work_mem for building a model's HNSW index: a graph that does not fit is built
-    # far more slowly on disk (1M x 384 dims needs about 2 GB). Used only while the index is built.
+    # Filters matching up to this many events are searched exactly (recall 1.0), through the model's IVFFlat
+    # index above it (once it has one: assistant/vector_index.py). At 1M events on 2 cores an exact scan
+    # takes 7-13 ms over 1,000 matches and 0.15 s over 10,000; the index 10-30 ms at any selectivity.
+    exact_search_below: int = Field(default=2_000, ge=0)
+    # IVFFlat lists read first, and at most (iterative scan: more while too few rows pass the filters).
+    # 20: on 1M clustered vectors 10 of 1,000 lists already gave recall@10 0.997-1.000 at 0.1-100%
+    # selectivity (bench/retrieval.py, seed 7), but real narratives need more: on 3,000 CFPB complaints in
+    # 100 lists, 10 probes gave 0.95-0.98 and 20 gave 1.000 (tests/test_vector_index.py's dev questions).
+    # About 0.5-1 ms per list at 1M events.
+    ivf_probes: int = Field(default=20, ge=1, le=32768)
+    ivf_max_probes: int = Field(default=40, ge=1, le=32768)
+    # maintenance_work_mem for building a model's IVFFlat index (its k-means sample: 1,000 lists of 384
+    # dims need about 80 MB). Used only while the index is built.
     index_build_memory: str = Field(default="1GB", pattern=r"^[1-9][0-9]*(kB|MB|GB)$")
     # work_mem for a search: an exact scan joins the matching events to their vectors, and with the
     # server's 4MB the hash spills the wide vector rows to disk (1M rows: 3.3 s, against 1.0 s at 256MB).
@@ -105,6 +108,9 @@ class Settings(BaseSettings):
     # how many chats, bot threads and batch workers query at once (the others wait up to pool_timeout_s).
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_timeout_s: float = Field(default=30.0, gt=0)
+    # shared_buffers of the embedded server, applied when this process starts it (e.g. "2GB"); unset: a
+    # quarter of the memory, 128MB to 4GB (assistant/server.py). A DATABASE_URL server keeps its own.
+    pg_shared_buffers: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(kB|MB|GB)$")
 
     # Sign-in for the web UI: "login:password" pairs, comma-separated. Each login is mapped to an analyst
     # (`risk-assistant analysts add NAME --ui-login LOGIN`); unset, the UI has no sign-in and is the local analyst.

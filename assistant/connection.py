@@ -13,7 +13,7 @@ def connect(uri: str) -> psycopg.Connection[Any]:
     """Open a connection; errors never echo the URI (it may hold a password)."""
     try:
         # prepare_threshold=None: no server-side prepared statements, so that per-query planner
-        # settings (hnsw.ef_search, iterative scan) always reach a fresh plan. Autocommit: work
+        # settings (ivfflat.probes, iterative scan) always reach a fresh plan. Autocommit: work
         # that must be atomic says so with `transaction()`, and no idle transaction is left open.
         return psycopg.connect(uri, prepare_threshold=None, connect_timeout=10, autocommit=True)
     except psycopg.OperationalError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -57,7 +56,7 @@ class Database:
         upgrade` does that) and the pool logs in as the admin."""
         server = None
         if settings.database_url is None:
-            server = EmbeddedServer(settings.pg_dir)
+            server = EmbeddedServer(settings.pg_dir, settings.pg_shared_buffers)
             uri = server.acquire()
             atexit.register(server.release)
         else:
@@ -137,8 +136,9 @@ class Database:
         return rows[0] if rows else None
 
     def ensure_embedding_model(self, name: str, dimension: int) -> None:
-        """Register the model, check its dimension against stored vectors, index its vectors."""
-        # The index is the owner's to build: the admin login, not the app role.
+        """Register the model and check its dimension against stored vectors (its index is built from the
+        vectors once there are enough of them: assistant/vector_index.py)."""
+        # The model table is the owner's to write: the admin login, not the app role.
         with self.admin_connection() as conn, conn.transaction():
             conn.execute(query("insert_embedding_model"), {"name": name, "dimension": dimension})
             row = conn.execute(query("select_embedding_model"), {"name": name}).fetchone()
@@ -149,9 +149,6 @@ class Database:
                     f"{row[1]}-dimensional ones for it; set RISK_EMBEDDING_MODEL to the "
                     "model the data was embedded with, or re-embed into a new database"
                 )
-            if self.index_build_memory is not None:  # a bound value, local to this transaction
-                conn.execute(query("set_local_maintenance_work_mem"), {"value": self.index_build_memory})
-            conn.execute(embedding_index_ddl(name, dimension))
 
 
 def app_login(admin_uri: str, app_uri: SecretStr | None) -> tuple[str, bool]:
@@ -188,7 +185,7 @@ def open_pool(uri: str, *, size: int, timeout: float,
     pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
         uri, min_size=1, max_size=size, timeout=timeout, open=False, name="risk-assistant",
         # prepare_threshold=None: no server-side prepared statements, so that per-query planner settings
-        # (hnsw.ef_search, iterative scan) always reach a fresh plan (see assistant/connection.py).
+        # (ivfflat.probes, iterative scan) always reach a fresh plan (see assistant/connection.py).
         kwargs={"prepare_threshold": None, "connect_timeout": 10, "autocommit": True},
         configure=_configure_as_app if set_role else _configure, check=ConnectionPool.check_connection,
     )
@@ -211,13 +208,3 @@ def _configure_as_app(conn: psycopg.Connection[Any]) -> None:
     """Each new connection of an admin login: the app role first, then pgvector's types."""
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(APP_ROLE)))
     _configure(conn)
-
-
-def embedding_index_ddl(model: str, dimension: int) -> sql.Composed:
-    """CREATE INDEX for one model's vectors: HNSW, cosine, on embedding::vector(dimension)."""
-    digest = hashlib.sha256(model.encode()).hexdigest()[:10]
-    return sql.SQL(query("create_embedding_index")).format(
-        index=sql.Identifier(f"event_embeddings_hnsw_{digest}"),
-        dimension=sql.Literal(dimension),
-        model=sql.Literal(model),
-    )

@@ -1,10 +1,10 @@
-"""What `risk-assistant db` does: report status, apply migrations, stop the embedded server."""
+"""What `risk-assistant db` does: report status, apply migrations, build the vector index, stop the embedded server."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from assistant import migrate, selfcheck
+from assistant import migrate, selfcheck, vector_index
 from assistant.config import Settings
 from assistant.connection import connect
 from assistant.db import Database
@@ -32,6 +32,9 @@ def status(settings: Settings) -> dict[str, Any]:
             info["events"] = events[0] if events else 0
             info["models"] = [f"{name} ({dimension} dims)"
                               for name, dimension in conn.execute(query("select_embedding_models")).fetchall()]
+            indexes = conn.execute(query("select_embedding_indexes"), {"prefix": "event_embeddings_ivf_"}).fetchall()
+            info["vector_indexes"] = [f"{name} ({'valid' if valid else 'INVALID'}, {lists} lists)"
+                                      for name, valid, lists in indexes]
     finally:
         conn.close()
     return info
@@ -43,6 +46,19 @@ def upgrade(settings: Settings) -> list[str]:
     try:
         with db.admin_connection() as conn:
             return [m.path.name for m in migrate.upgrade(conn)]
+    finally:
+        db.close()
+
+
+def index(settings: Settings, force: bool = False) -> vector_index.IndexBuild | None:
+    """Build the embedding model's vector index if it needs one (or, with `force`, rebuild it); the build."""
+    from assistant.embed import Embedder
+
+    embedder = Embedder.load(settings)
+    db = Database.open(settings)
+    try:
+        db.ensure_embedding_model(embedder.name, embedder.dimension)
+        return vector_index.maintain(db, embedder.name, embedder.dimension, force=force)
     finally:
         db.close()
 

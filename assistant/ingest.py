@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from assistant import bm25, registry, sources
+from assistant import bm25, registry, sources, vector_index
 from assistant.db import Database
 from assistant.embed import Embedder
 from assistant.errors import DatabaseError, InputError
@@ -51,6 +51,7 @@ class IngestResult:
     rejections: list[Rejection] = field(default_factory=list)
     report_path: Path | None = None
     seconds: float = 0.0
+    index_build: vector_index.IndexBuild | None = None  # the vector index (re)built after this run, if it was
 
     @property
     def rejected(self) -> int:
@@ -63,6 +64,9 @@ class IngestResult:
                 f"{self.unchanged} unchanged, {self.rejected} rejected")
         if self.report_path is not None:
             line += f" (report: {self.report_path})"
+        if self.index_build is not None:
+            built = self.index_build
+            line += f"; vector index built: {built.lists} lists over {built.rows} vectors in {built.seconds:.1f} s"
         return line
 
 
@@ -103,6 +107,9 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
     with _storing(db, path, "the BM25 weights, after every batch was stored,"):
         # Called even when nothing changed, for the same reason as the refresh above (migrations/0008_bm25.sql).
         bm25.reweigh(db)
+    with _storing(db, path, "the vector index, after every batch was stored,"):
+        # Built once the model has enough vectors, rebuilt as they double (assistant/vector_index.py).
+        result.index_build = vector_index.maintain(db, embedder.name, embedder.dimension)
     if result.rejections:
         result.report_path = report_path or Path.cwd() / f"{path.name}.rejected.csv"
         write_rejections(result.rejections, result.report_path)

@@ -129,7 +129,8 @@ class _Written:
 def retrieve_evidence(db: Database, embedder: Embedder, settings: Settings, plan: QueryPlan) -> Retrieval:
     """The evidence stage: the plan's best-ranked `evidence_size` events under its filters, as settings say."""
     return retrieve(db, embedder, plan, limit=max(plan.k, settings.evidence_size),
-                    exact_below=settings.exact_search_below, ef_search=settings.hnsw_ef_search,
+                    exact_below=settings.exact_search_below, probes=settings.ivf_probes,
+                    max_probes=settings.ivf_max_probes,
                     mode=settings.retrieval_mode, fusion=Fusion.from_settings(settings),
                     work_mem=settings.search_work_mem)
 

@@ -17,7 +17,7 @@ from assistant.resources import query
 
 # The settings that shape what an answer retrieves and reads: recorded so that it can be reproduced.
 RETRIEVAL_SETTINGS = ("top_k", "evidence_size", "retrieval_mode", "rrf_k", "vector_weight", "keyword_weight",
-                      "exact_search_below", "hnsw_ef_search", "fiscal_year_start_month", "llm_agent")
+                      "exact_search_below", "ivf_probes", "ivf_max_probes", "fiscal_year_start_month", "llm_agent")
 
 
 def record_answer(db: Database, answer: Answer, *, settings: Settings, embedding_model: str,

@@ -1,4 +1,4 @@
-"""Find the events for a plan under its filters: by vector (exact or HNSW), BM25 keywords, or both fused."""
+"""Find the events for a plan under its filters: by vector (exact or IVFFlat), BM25 keywords, or both fused."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from psycopg import sql
 
-from assistant import bm25
+from assistant import bm25, vector_index
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder
@@ -16,17 +16,20 @@ from assistant.models import EventHit, QueryPlan
 from assistant.resources import query
 from assistant.similar import Seed, make_seed, shared_with
 
-HNSW_MAX_SCAN_TUPLES = 200_000
-HNSW_MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
 MIN_CANDIDATES = 100  # each side of a hybrid search ranks at least this many events before fusion
+# A dense IVFFlat search takes this many times k candidates (at least k + RERANK_MIN_EXTRA) from the
+# half-precision index and re-ranks them by the float distance: on 1M clustered vectors, re-ranking only
+# the top k kept recall@10 at 0.997 (halfvec rounding swaps near-ties), twice k gave 1.000 (bench/README.md).
+RERANK_FACTOR = 2
+RERANK_MIN_EXTRA = 10
 
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
 Row = tuple[Any, ...]
 
 _QUERIES: dict[tuple[str, str], str] = {
-    ("dense", "exact"): "search_events_exact", ("dense", "hnsw"): "search_events_hnsw",
-    ("hybrid", "exact"): "search_hybrid_exact", ("hybrid", "hnsw"): "search_hybrid_hnsw",
-    ("keyword", "full-text"): "search_events_keyword",
+    ("dense", "exact"): "search_events_exact", ("dense", "ivf"): "search_events_ivf",
+    ("hybrid", "exact"): "search_hybrid_exact", ("hybrid", "ivf"): "search_hybrid_ivf",
+    ("keyword", "bm25"): "search_events_keyword",
 }
 
 
@@ -61,21 +64,27 @@ class Retrieval:
 
     hits: list[EventHit]
     matched: int
-    method: str  # "exact" or "hnsw" (the vector side), or "full-text" for keyword-only (BM25)
+    method: str  # "exact" or "ivf" (the vector side), or "bm25" for keyword-only
     seed_ids: list[int]  # the "like" target's own events, excluded from the hits
     mode: RetrievalMode = "dense"  # the mode that ran: keyword-only falls back to dense without keywords
     ranks: dict[int, HitRanks] = field(default_factory=dict)  # by event id
     notes: list[str] = field(default_factory=list)
+    probes: int | None = None  # the IVFFlat lists read first (scaled by the filters' share), for "ivf"
 
 
 def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | None = None,
              exact_below: int = Settings.model_fields["exact_search_below"].default,
-             ef_search: int = Settings.model_fields["hnsw_ef_search"].default, mode: RetrievalMode = "dense",
+             probes: int = Settings.model_fields["ivf_probes"].default,
+             max_probes: int = Settings.model_fields["ivf_max_probes"].default, mode: RetrievalMode = "dense",
              fusion: Fusion | None = None,
-             work_mem: str = Settings.model_fields["search_work_mem"].default) -> Retrieval:
-    """Top `limit` (default plan.k) events under the filters by similarity, BM25 keyword score, or both fused."""
+             work_mem: str = Settings.model_fields["search_work_mem"].default,
+             matched: int | None = None) -> Retrieval:
+    """Top `limit` (default plan.k) events under the filters by similarity, BM25 keyword score, or both fused.
+
+    `matched`: how many events the filters match, when the caller knows it or needs no more than
+    estimate_matching() tells; by default they are counted, exactly (the answer reports that count)."""
     compiled = compile_filters(plan.filters)
-    matched = count_matching(db, compiled)
+    matched = count_matching(db, compiled) if matched is None else matched
     seed = _seed(db, embedder, plan, compiled)
     k = limit or plan.k
     keywords = keyword_text(plan)
@@ -83,29 +92,34 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
         mode = "dense"  # nothing to match on: rank by similarity instead
     if plan.like is not None and not plan.keywords and mode == "hybrid":
         mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
-    method = "full-text" if mode == "keyword" else "exact" if matched <= exact_below else "hnsw"
+    index = vector_index.state(db, embedder.name)
+    method = "bm25" if mode == "keyword" else "exact" if matched <= exact_below or not index.valid else "ivf"
+    probes = vector_index.scaled_probes(probes, max_probes, matched, index.indexed_rows)
     fusion = fusion or Fusion()
     if plan.keywords and fusion.keyword_weight > 0:
         # Terms the analyst asked for by name weigh as much as the vector side, not as a hint (weight 0 turns
         # the keyword side off, and stays off).
         fusion = replace(fusion, keyword_weight=max(fusion.keyword_weight, fusion.vector_weight))
     params = {**compiled.params, "query": seed.vector, "model": embedder.name, "k": k,
-              "exclude_ids": seed.ids, "keywords": keywords, "candidates": candidates(k),
+              "exclude_ids": seed.ids, "keywords": keywords,
+              "candidates": rerank_width(k) if mode == "dense" else candidates(k),
               "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
-    width = k if mode == "dense" else candidates(k)
     with db.transaction() as conn:
         conn.execute(query("set_search_work_mem"), {"work_mem": work_mem})
-        if method == "hnsw":
-            conn.execute(query("set_hnsw_search"), {
-                "ef_search": str(min(max(ef_search, width), HNSW_MAX_EF_SEARCH)),
-                "max_scan_tuples": str(HNSW_MAX_SCAN_TUPLES)})
+        if method == "ivf":
+            conn.execute(query("set_ivf_search"), {"probes": str(probes), "max_probes": str(max_probes)})
         rows: list[Row] = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
+        if method == "ivf" and mode == "dense" and len(rows) < min(k, matched - len(seed.ids)):
+            # The lists read (at most max_probes) held fewer matching events than asked for: a filter that
+            # keeps events far from the question. The exact scan finds them all.
+            method = "exact"
+            rows = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
     # Cosine similarities keep the 4 decimals they always had; fused scores need more to stay distinct.
     hits = _with_fields(db, [(int(r[0]), float(r[1])) for r in rows], digits=4 if mode == "dense" else 6)
     if seed.profile:
         hits = [h.model_copy(update={"shared": shared_with(h.fields, seed.profile)}) for h in hits]
     return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed.ids, mode=mode,
-                     ranks=_ranks(mode, rows), notes=seed.notes)
+                     ranks=_ranks(mode, rows), notes=seed.notes, probes=probes if method == "ivf" else None)
 
 
 def keyword_text(plan: QueryPlan) -> str:
@@ -120,6 +134,11 @@ def candidates(limit: int) -> int:
     return max(limit * 4, MIN_CANDIDATES)
 
 
+def rerank_width(limit: int) -> int:
+    """How many candidates a dense IVFFlat search re-ranks by the exact distance (an exact search: unused)."""
+    return max(limit * RERANK_FACTOR, limit + RERANK_MIN_EXTRA)
+
+
 def count_matching(db: Database, compiled: CompiledFilters) -> int:
     """How many events the compiled filters match."""
     statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
@@ -127,8 +146,20 @@ def count_matching(db: Database, compiled: CompiledFilters) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+def estimate_matching(db: Database, compiled: CompiledFilters, exact_up_to: int) -> int:
+    """How many events the filters match as far as a search needs: counted exactly up to `exact_up_to`
+    (the exact scan's bound), the planner's estimate beyond (a count of a million rows takes 0.1 s)."""
+    statement = sql.SQL(query("count_matching_events_up_to")).format(where=compiled.where)
+    rows = db.execute(statement, {**compiled.params, "limit": exact_up_to + 1})
+    counted = int(rows[0][0]) if rows else 0
+    if counted <= exact_up_to:
+        return counted
+    plan = db.execute(sql.SQL(query("estimate_matching_events")).format(where=compiled.where), compiled.params)
+    return max(counted, int(plan[0][0][0]["Plan"]["Plan Rows"]))
+
+
 def _search_sql(mode: str, method: str, compiled: CompiledFilters, embedder: Embedder) -> sql.Composed:
-    # The model name is a literal so that the planner can match the partial HNSW index.
+    # The model name is a literal so that the planner can match the model's partial IVFFlat index.
     return sql.SQL(query(_QUERIES[mode, method])).format(
         where=compiled.where, dimension=sql.Literal(embedder.dimension), model=sql.Literal(embedder.name))
 

@@ -3,7 +3,7 @@
 Before the first real query, on a connection of its own, the smoke test in
 db/queries/smoke_test_vector.sql runs inside a transaction that is rolled back: pgvector is
 loaded, 384-dimension vectors are inserted, ordered by cosine (and L2, inner product, Hamming,
-halfvec) and indexed with HNSW. A pgvector compiled for instructions this CPU lacks kills the
+halfvec) and indexed with HNSW and IVFFlat (over halfvec). A pgvector compiled for instructions this CPU lacks kills the
 backend there (signal 4, illegal instruction); the user then gets one error naming the cause and
 the way out, instead of a stack of follow-on errors from a server in recovery.
 """

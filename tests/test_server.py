@@ -11,7 +11,8 @@ from pathlib import Path
 
 import psycopg
 
-from assistant.server import EmbeddedServer
+from assistant.connection import connect
+from assistant.server import EmbeddedServer, default_shared_buffers
 
 CLIENT = """
 import sys, time, psycopg
@@ -108,3 +109,21 @@ def test_stop_refuses_while_in_use_unless_forced(tmp_path: Path) -> None:
     assert server.stop(force=True)
     assert not server.is_running()
     server.release()
+
+
+def test_the_server_gets_shared_buffers_sized_to_the_memory(server: EmbeddedServer) -> None:
+    expected = default_shared_buffers()
+    megabytes = int(expected.removesuffix("MB"))
+    assert 128 <= megabytes <= 4096
+    with connect(server.uri()) as conn:
+        shown = conn.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
+        assert shown.fetchone() == (megabytes,)  # 8 kB pages, as the server counts them
+
+
+def test_shared_buffers_can_be_set(tmp_path: Path) -> None:
+    own = EmbeddedServer(tmp_path / "own", shared_buffers="160MB")
+    try:
+        with connect(own.acquire()) as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone() == ("160MB",)
+    finally:
+        own.release()

@@ -30,8 +30,14 @@ SELECT (SELECT array_agg(id) FROM (SELECT id FROM risk_smoke
 -- step: build an HNSW index
 CREATE INDEX risk_smoke_hnsw ON risk_smoke USING hnsw (v vector_cosine_ops) WITH (m = 16, ef_construction = 64);
 
--- step: search the HNSW index
+-- step: build an IVFFlat index over halfvec
+CREATE INDEX risk_smoke_ivf ON risk_smoke USING ivfflat ((v::halfvec(384)) halfvec_cosine_ops) WITH (lists = 4);
+
+-- step: search the HNSW and IVFFlat indexes
 SET enable_seqscan = off;
+
+-- step: probe every IVFFlat list
+SET ivfflat.probes = 4;
 
 -- step: compare the index's nearest neighbours with the exact ones
 SELECT (cosine[1] = 42
@@ -41,5 +47,7 @@ SELECT (cosine[1] = 42
         AND halfvec_nearest = 42
         AND (SELECT array_agg(id) FROM (SELECT id FROM risk_smoke
                                         ORDER BY v <=> (SELECT v FROM risk_smoke WHERE id = 42) LIMIT 5) AS n)
-            = cosine) AS smoke_ok
+            = cosine
+        AND (SELECT id FROM risk_smoke
+             ORDER BY v::halfvec(384) <=> (SELECT v::halfvec(384) FROM risk_smoke WHERE id = 42) LIMIT 1) = 42) AS smoke_ok
 FROM risk_smoke_exact;

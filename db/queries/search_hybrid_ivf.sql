@@ -1,16 +1,16 @@
--- Hybrid search under the filters, approximate: the top N (candidates) events from the model's HNSW
--- index (pgvector 0.8 iterative scan, re-ranked by exact distance, as in search_events_hnsw.sql) and
+-- Hybrid search under the filters, approximate: the top N (candidates) events from the model's IVFFlat
+-- index (pgvector 0.8 iterative scan, re-ranked by exact distance, as in search_events_ivf.sql) and
 -- the top N by BM25 (exact, whatever the vector side: as in search_events_keyword.sql),
 -- fused by reciprocal rank fusion:
 -- score = vector_weight / (rrf_k + vector rank) + keyword_weight / (rrf_k + keyword rank),
 -- a side that did not rank an event adding nothing. Ties share a rank. {where} is compiled by
 -- assistant/filters.py; {dimension} and {model} are literals composed by assistant/retrieve.py.
 WITH vector_candidates AS (
-    SELECT ev.id, em.embedding::vector({dimension}) <=> %(query)s::vector({dimension}) AS distance
+    SELECT ev.id, em.embedding <=> %(query)s AS distance
     FROM event_embeddings em
     JOIN risk_events ev ON ev.id = em.event_id
     WHERE em.model = {model} AND {where} AND NOT (ev.id = ANY(%(exclude_ids)s))
-    ORDER BY em.embedding::vector({dimension}) <=> %(query)s::vector({dimension})
+    ORDER BY em.embedding::halfvec({dimension}) <=> %(query)s::halfvec({dimension})
     LIMIT %(candidates)s
 ),
 keyword_candidates AS (

@@ -1,0 +1,1 @@
+UPDATE embedding_models SET indexed_rows = %(rows)s WHERE name = %(model)s
