@@ -92,8 +92,10 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
         mode = "dense"  # nothing to match on: rank by similarity instead
     if plan.like is not None and not plan.keywords and mode == "hybrid":
         mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
-    index = vector_index.state(db, embedder.name)
-    method = "bm25" if mode == "keyword" else "exact" if matched <= exact_below or not index.valid else "ivf"
+    # The index's state is read only when the index could serve: most searches are exact or keyword-only.
+    needs_index = mode != "keyword" and matched > exact_below
+    index = vector_index.state(db, embedder.name) if needs_index else vector_index.IndexState(False, None)
+    method = "bm25" if mode == "keyword" else "ivf" if index.valid else "exact"
     probes = vector_index.scaled_probes(probes, max_probes, matched, index.indexed_rows)
     fusion = fusion or Fusion()
     if plan.keywords and fusion.keyword_weight > 0:

@@ -199,7 +199,7 @@ def build_before_index(db: Database, dim: int) -> float:
     started = time.perf_counter()
     with db.admin_connection() as conn:
         if db.index_build_memory is not None:
-            conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (db.index_build_memory,))
+            conn.execute(query("set_maintenance_work_mem"), {"value": db.index_build_memory})
         conn.execute(BEFORE_INDEX.format(dim=dim))
     return time.perf_counter() - started
 
