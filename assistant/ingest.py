@@ -52,6 +52,7 @@ class IngestResult:
     report_path: Path | None = None
     seconds: float = 0.0
     index_build: vector_index.IndexBuild | None = None  # the vector index (re)built after this run, if it was
+    backend: str = ""  # the embedding backend that embedded this run's texts (torch, torch-bf16, onnx-int8)
 
     @property
     def rejected(self) -> int:
@@ -64,6 +65,8 @@ class IngestResult:
                 f"{self.unchanged} unchanged, {self.rejected} rejected")
         if self.report_path is not None:
             line += f" (report: {self.report_path})"
+        if self.embedded:
+            line += f"; {self.embedded} embedded by {self.backend or 'the model'}"
         if self.index_build is not None:
             built = self.index_build
             line += f"; vector index built: {built.lists} lists over {built.rows} vectors in {built.seconds:.1f} s"
@@ -82,13 +85,13 @@ class _Batch:
 
 
 def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, *,
-                batch_size: int = 1000, embed_batch_size: int = 64,
+                batch_size: int = 1000, embed_batch_size: int | None = None,
                 report_path: Path | None = None, progress: Progress | None = None) -> IngestResult:
     """Ingest one file; each batch commits whole or not at all, so a re-run completes exactly."""
     started = time.monotonic()
     db.ensure_embedding_model(embedder.name, embedder.dimension)
     _check_columns(path, mapping)
-    result = IngestResult(path=path, source=mapping.source)
+    result = IngestResult(path=path, source=mapping.source, backend=embedder.backend)
     reported = 0  # rows read, loaded or rejected, that progress has been told about
     for batch in _batches(path, mapping, batch_size, result):
         with _storing(db, path, f"the batch of {batch.describe()}"):
@@ -206,7 +209,7 @@ def _reject(result: IngestResult, path: Path, row: int, errors: list[FieldError]
 
 
 def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestResult,
-                embed_batch_size: int) -> None:
+                embed_batch_size: int | None) -> None:
     stored = {r["source_id"]: r for r in db.fetch_all("select_existing_events", {
         "model": embedder.name, "source": batch.events[0].source,
         "source_ids": [e.source_id for e in batch.events]})}

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from assistant.config import Settings
 from assistant.db import Database
+from assistant.embed import resolve_backend
 from assistant.errors import InputError, redact
 from assistant.models import Answer, Feedback
 from assistant.resources import query
@@ -45,6 +46,8 @@ def shaping_settings(settings: Settings) -> dict[str, Any]:
     """The settings that shape retrieval, as JSON values (what the record keeps and a replay compares)."""
     shaping: dict[str, Any] = {name: getattr(settings, name) for name in RETRIEVAL_SETTINGS}
     shaping["thresholds"] = asdict(settings.thresholds)
+    # What auto meant on the machine: bfloat16 and fp32 vectors share a model name but not every last digit.
+    shaping["embedding_backend"] = resolve_backend(settings)
     return dict(json.loads(json.dumps(shaping, default=str)))
 
 

@@ -1,5 +1,6 @@
 """Ingestion throughput as a ratio of the bare embedding model's rate, both measured in this run, for each
-embedding backend (torch and onnx-int8 side by side by default) with the backends' rates and neighbour agreement."""
+embedding backend, side by side with the first as baseline (by default the previous release's path, fp32 torch in
+batches of 64), with the backends' rates and their vectors' neighbour agreement with the baseline's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import csv
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 CFPB_CSV = Path(__file__).resolve().parents[2] / "shared/data/cfpb/complaints_payday_2023.csv"
 MAPPINGS = REPO / "examples" / "mappings"
 NOISE = 0.15  # largest before/after difference of the bare encode rate that still gives a usable ratio
-BACKENDS = get_args(Settings.model_fields["embedding_backend"].annotation)
+BACKENDS = tuple(b for b in get_args(Settings.model_fields["embedding_backend"].annotation) if b != "auto")
+# "before" is the previous release's encode (PreviousEmbedder); then this release's backends at their own batch sizes.
+BEFORE = "before"
+DEFAULT_BACKENDS = f"{BEFORE},torch,torch-bf16,onnx-int8"
 NEIGHBOURS = 10
 
 
@@ -55,6 +59,37 @@ class Figures:
     vectors: Vector  # of the texts, from the bare encode before the ingest
 
 
+class PreviousEmbedder(Embedder):
+    """The previous release's encode, kept here as the baseline: fp32 torch, texts sorted by characters, one
+    batch of 64 at a time through SentenceTransformer.encode on every core (a batch under 8 texts on one)."""
+
+    def __init__(self, loaded: Embedder, batch_size: int | None) -> None:
+        super().__init__(loaded.name, loaded._model, "torch", batch_size or 64)
+
+    def _batches(self, batches: list[list[str]]) -> Iterator[Vector]:
+        for texts in batches:
+            with _previous_threads(len(texts)):
+                vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                             convert_to_numpy=True, show_progress_bar=False)
+            yield np.asarray(vectors, dtype=np.float32)
+
+    def _lengths(self, texts: Sequence[str]) -> list[int]:
+        return [len(text) for text in texts]
+
+
+@contextmanager
+def _previous_threads(texts: int) -> Iterator[None]:
+    """The previous release's rule: a batch of fewer than 8 texts on one torch thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1 if texts < 8 else before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass(frozen=True)
 class Backend:
     """One embedding backend under test, with its own fresh database."""
@@ -63,11 +98,7 @@ class Backend:
     embedder: Embedder
     db: Database
     load_s: float  # loading the model; for onnx-int8 in a fresh data dir, its one-time export too
-
-    @property
-    def name(self) -> str:
-        """The setting's value: torch or onnx-int8."""
-        return self.settings.embedding_backend
+    name: str  # as given to --backends: the setting's value, and ":BATCH" when the batch size was set
 
 
 def parse_args() -> argparse.Namespace:
@@ -76,14 +107,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=None, help="ingest only the first N rows")
     parser.add_argument("--source", choices=("cfpb", "demo"), default="cfpb")
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="embedding batch size (default: RISK_EMBEDDING_BATCH_SIZE or 64)")
+                        help="embedding batch size of the backends given without one (default: each backend's own)")
     parser.add_argument("--input", type=Path, default=CFPB_CSV, help="the CFPB CSV (cfpb source only)")
-    parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help="embedding backends, comma-separated; the first is the baseline of the ratios")
+    parser.add_argument("--backends", default=DEFAULT_BACKENDS,
+                        help="embedding backends as NAME or NAME:BATCH, comma-separated; the first is the "
+                             f"baseline of the ratios (default {DEFAULT_BACKENDS})")
     args = parser.parse_args()
     args.backends = args.backends.split(",")
-    if not set(args.backends) <= set(BACKENDS) or len(set(args.backends)) != len(args.backends):
-        parser.error(f"--backends takes a comma-separated list of distinct backends: {', '.join(BACKENDS)}")
+    names = [spec.partition(":")[0] for spec in args.backends]
+    sizes = [spec.partition(":")[2] for spec in args.backends]
+    if (not set(names) <= {*BACKENDS, BEFORE} or len(set(args.backends)) != len(args.backends)
+            or not all(size == "" or (size.isdigit() and int(size) > 0) for size in sizes)):
+        parser.error("--backends takes a comma-separated list of distinct NAME or NAME:BATCH, "
+                     f"NAME one of {', '.join(BACKENDS)} or {BEFORE} (the previous release's fp32 path)")
     if args.source == "cfpb" and not args.input.is_file():
         parser.error(f"{args.input} not found; pass the CFPB complaints CSV with --input PATH")
     return args
@@ -128,38 +164,38 @@ def texts_to_embed(source: Input) -> list[str]:
 
 
 def timed_ingest(db: Database, embedder: Embedder, source: Input, settings: Settings,
-                 batch_size: int, workdir: Path) -> tuple[IngestResult, float]:
-    """One ingest_file run and its wall-clock seconds."""
+                 workdir: Path) -> tuple[IngestResult, float]:
+    """One ingest_file run (at the embedder's own batch size) and its wall-clock seconds."""
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     result = ingest_file(db, embedder, source.path, source.mapping, batch_size=settings.ingest_batch_size,
-                         embed_batch_size=batch_size, report_path=workdir / "rejected.csv")
+                         report_path=workdir / "rejected.csv")
     return result, time.perf_counter() - started
 
 
-def measure(backends: list[Backend], source: Input, batch_size: int, workdir: Path) -> dict[str, Figures]:
+def measure(backends: list[Backend], source: Input, workdir: Path) -> dict[str, Figures]:
     """Per backend: bare encode of the ingested texts, a first ingest into its empty database, the bare
     encode again, and an all-unchanged re-run. Each step runs for every backend before the next step, so
     that a change in the machine's load falls on all of them alike."""
     texts = texts_to_embed(source)
     for backend in backends:
-        backend.embedder.encode(texts[:batch_size], batch_size)  # warm-up: one-time start costs stay out
-    before = {b.name: timed_encode(b.embedder, texts, batch_size) for b in backends}
-    first = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, batch_size, workdir / b.name)
+        backend.embedder.encode(texts[:64])  # warm-up: one-time start costs stay out
+    before = {b.name: timed_encode(b.embedder, texts) for b in backends}
+    first = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, workdir / b.name.replace(":", "-"))
              for b in backends}
     # Bracketing the ingest shows whether the machine's load changed under the measurement.
-    after = {b.name: timed_encode(b.embedder, texts, batch_size) for b in backends}
-    second = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, batch_size, workdir / b.name)
+    after = {b.name: timed_encode(b.embedder, texts) for b in backends}
+    second = {b.name: timed_ingest(b.db, b.embedder, source, b.settings, workdir / b.name.replace(":", "-"))
               for b in backends}
     return {b.name: Figures(len(texts), (before[b.name][0], after[b.name][0]), first[b.name][1],
                             second[b.name][1], first[b.name][0], second[b.name][0], before[b.name][1])
             for b in backends}
 
 
-def timed_encode(embedder: Embedder, texts: list[str], batch_size: int) -> tuple[float, Vector]:
-    """Seconds the bare model takes to encode the texts, and the vectors."""
+def timed_encode(embedder: Embedder, texts: list[str]) -> tuple[float, Vector]:
+    """Seconds the bare model takes to encode the texts (at the embedder's batch size), and the vectors."""
     started = time.perf_counter()
-    vectors = embedder.encode(texts, batch_size)
+    vectors = embedder.encode(texts)
     return time.perf_counter() - started, vectors
 
 
@@ -186,7 +222,7 @@ def counts(result: IngestResult) -> str:
             f"{result.rejected} rejected, {result.embedded} embedded")
 
 
-def print_header(backends: list[Backend], source: Input, batch_size: int) -> None:
+def print_header(backends: list[Backend], source: Input) -> None:
     """The machine, the model and the input."""
     import torch  # heavy; already loaded by the torch embedder or the export
 
@@ -194,11 +230,11 @@ def print_header(backends: list[Backend], source: Input, batch_size: int) -> Non
     load = "/".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPU cores, load average {load}, {torch.get_num_threads()} torch threads, "
           f"device {settings.embedding_device or 'auto'}")
-    print(f"model:   {settings.embedding_model}, encode batch {batch_size}, "
-          f"ingest batch {settings.ingest_batch_size}")
+    print(f"model:   {settings.embedding_model}, ingest batch {settings.ingest_batch_size}")
     print(f"input:   {source.label}")
     for backend in backends:
-        print(f"backend: {backend.name} as model {backend.embedder.name!r}, loaded in {backend.load_s:.1f} s")
+        print(f"backend: {backend.name} as model {backend.embedder.name!r}, encode batch "
+              f"{backend.embedder.batch_size}, loaded in {backend.load_s:.1f} s")
 
 
 def print_report(name: str, figures: Figures) -> None:
@@ -249,20 +285,25 @@ def print_comparison(figures: dict[str, Figures]) -> None:
 
 
 @contextmanager
-def open_backends(names: list[str], workdir: Path) -> Iterator[list[Backend]]:
+def open_backends(specs: list[str], batch_size: int | None, workdir: Path) -> Iterator[list[Backend]]:
     """Each backend's embedder and its own fresh embedded database (never a DATABASE_URL from the environment)."""
     with ExitStack() as stack:
         backends = []
-        for name in names:
-            settings = Settings(data_dir=workdir / name / "data")  # names checked by parse_args
-            settings = settings.model_copy(update={"database_url": None, "embedding_backend": name})
+        for spec in specs:  # checked by parse_args
+            name, _, size = spec.partition(":")
+            settings = Settings(data_dir=workdir / spec.replace(":", "-") / "data")
+            settings = settings.model_copy(update={
+                "database_url": None, "embedding_backend": "torch" if name == BEFORE else name,
+                "embedding_batch_size": int(size) if size else batch_size})
             started = time.perf_counter()
             embedder = Embedder.load(settings)
+            if name == BEFORE:
+                embedder = PreviousEmbedder(embedder, settings.embedding_batch_size)
             load_s = time.perf_counter() - started
             db = Database.open(settings)
             stack.callback(EmbeddedServer(settings.pg_dir).wait_for_watchdog)
             stack.callback(db.close)
-            backends.append(Backend(settings, embedder, db, load_s))
+            backends.append(Backend(settings, embedder, db, load_s, spec))
         yield backends
 
 
@@ -272,10 +313,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         workdir = Path(tmp)
         source = prepare_input(args, workdir)
-        with open_backends(args.backends, workdir) as backends:
-            batch_size = args.batch_size or backends[0].settings.embedding_batch_size
-            figures = measure(backends, source, batch_size, workdir)
-            print_header(backends, source, batch_size)
+        with open_backends(args.backends, args.batch_size, workdir) as backends:
+            figures = measure(backends, source, workdir)
+            print_header(backends, source)
         for name, figure in figures.items():
             print_report(name, figure)
         print_comparison(figures)

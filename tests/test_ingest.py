@@ -85,6 +85,7 @@ def test_bad_rows_are_reported_by_file_row_and_field_and_good_rows_load(
     assert "row 1" in report[(7, "source_id")]["error"]
     assert all(r["file"] == str(path) for r in report.values())
     assert "7 rejected" in result.summary()
+    assert f"; {result.embedded} embedded by {embedder.backend}" in result.summary() and result.embedded > 0
 
 
 def test_changed_rows_are_updated_and_re_embedded_others_untouched(
