@@ -122,9 +122,10 @@ def find_causes(db: Database, record: dict[str, Any], plan: QueryPlan, embedder:
     if record["embedding_model"] != embedder.name:
         causes.append(Change("embedding model", record["embedding_model"], embedder.name))
     now = shaping_settings(settings)
-    causes += [Change(f"setting {name}", record["settings"].get(name), now.get(name))
-               for name in sorted(now.keys() | record["settings"].keys())
-               if record["settings"].get(name) != now.get(name)]
+    # Answers recorded before the backend was recorded were embedded by fp32 torch (onnx-int8 has its own name).
+    then = {"embedding_backend": "torch", **record["settings"]}
+    causes += [Change(f"setting {name}", then.get(name), now.get(name))
+               for name in sorted(now.keys() | then.keys()) if then.get(name) != now.get(name)]
     if record["mode"] == "llm":
         hashes = prompt_hashes()
         causes += [Change(f"prompt {name}", digest, hashes.get(name))

@@ -47,12 +47,12 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_MODEL
     embedding_device: str | None = None
     # auto: torch-bf16 on a CPU with native bfloat16 (AVX512-BF16 or AMX), else torch. torch-bf16 runs the
-    # matrix products in bfloat16 (1.9x the fp32 rate on such CPUs) and its vectors' neighbours agree with
+    # matrix products in bfloat16 (1.7-1.9x the fp32 rate on such CPUs) and its vectors' neighbours agree with
     # fp32's at recall@10 0.99+ (bench/README.md), so both store under the model's own name and mix freely.
-    # onnx-int8 embeds faster still but agrees at only 0.86-0.90, under the 0.99 bar: its vectors are stored
-    # under their own model name ("<model>+onnx-int8"), and switching to it means ingesting again.
+    # onnx-int8 agrees at only 0.86-0.90, under the 0.99 bar: its vectors are stored under their own model
+    # name ("<model>+onnx-int8"), and switching to it means ingesting again.
     embedding_backend: Literal["auto", "torch", "torch-bf16", "onnx-int8"] = "auto"
-    # Texts per forward pass; unset, the backend's own (torch 16: less padding than 64 and faster on CPU).
+    # Texts per forward pass; unset, 16 for torch on a CPU (less padding than 64, and faster), else 64.
     embedding_batch_size: int | None = Field(default=None, ge=1)
     ingest_batch_size: int = 1000
 

@@ -21,10 +21,17 @@ from assistant.errors import EmbeddingModelError
 log = logging.getLogger(__name__)
 Vector = npt.NDArray[np.float32]
 SMALL_BATCH = 8  # fewer texts than this (a question, a few value names) are embedded on one thread
-# Texts per forward pass when the setting is unset. Sorted by length, batches of 16 pad less than batches of 64:
-# on 2 CPU cores 1.2x the fp32 rate on CFPB narratives, and bfloat16's best (bench/README.md).
-BATCH_SIZE = 16
+# Texts per forward pass when the setting is unset. torch on a CPU: batches of 16, sorted by token count, pad
+# less than batches of 64 (1.2x the fp32 rate on 2 cores, CFPB narratives); in bfloat16, 16 ran as fast as 8 or
+# 32 and faster than 64 (bench/README.md). Elsewhere (a GPU, onnx-int8) the previous 64.
+CPU_BATCH_SIZE = 16
+BATCH_SIZE = 64
 Progress = Callable[[int], None]
+# Process-wide, as torch's thread count is: one encode at a time per process decides how the cores are used,
+# and a fast tokenizer used from two threads at once fails ("Already borrowed"), so even the two batches in
+# flight of one encode tokenise one at a time. Shared by every Embedder, as the cached models are.
+_ENCODING = threading.Lock()
+_TOKENIZING = threading.Lock()
 
 
 class Embedder:
@@ -34,46 +41,49 @@ class Embedder:
     def __init__(self, name: str, model: Any, backend: str = "torch", batch_size: int | None = None) -> None:
         self.name = name
         self.backend = backend
-        self.batch_size = batch_size or BATCH_SIZE
         self._model = model
         self.dimension: int = int(model.get_embedding_dimension())
-        # One model, many threads (chats, the bot, batch workers): one caller encodes at a time, and it
-        # decides how the cores are used. A fast tokenizer used from two threads at once fails ("Already
-        # borrowed"), so even the two batches in flight of a parallel encode tokenise one at a time.
-        self._lock = threading.Lock()
-        self._tokenizing = threading.Lock()
-        self._torch_cpu = backend != "onnx-int8" and str(getattr(model, "device", "cpu")).startswith("cpu")
+        # Batches are run here (_run) rather than by SentenceTransformer.encode, two at once, on a CPU, for a
+        # model without a default prompt (which only encode would add).
+        self._torch_cpu = (backend != "onnx-int8" and _on_cpu(str(getattr(model, "device", "cpu")))
+                           and not getattr(model, "default_prompt_name", None))
+        if self._torch_cpu:
+            model.eval()  # as SentenceTransformer.encode does: no dropout
+        self.batch_size = batch_size or (CPU_BATCH_SIZE if self._torch_cpu else BATCH_SIZE)
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
         """Load the model named by the settings, with the configured backend, from local files only."""
-        backend, size = resolve_backend(settings), settings.embedding_batch_size
+        backend, size, device = resolve_backend(settings), settings.embedding_batch_size, settings.embedding_device
         if backend == "onnx-int8":
             return cls(int8_name(settings.embedding_model), _load_int8(settings), backend, size)
-        if backend == "torch-bf16" and settings.embedding_device not in (None, "cpu"):
-            raise EmbeddingModelError(f"the torch-bf16 backend runs on the CPU, not {settings.embedding_device!r}:"
-                                      " unset RISK_EMBEDDING_DEVICE or set RISK_EMBEDDING_BACKEND=torch")
-        model = _load_model(settings.embedding_model, settings.embedding_device)
-        if backend == "torch-bf16" and not str(model.device).startswith("cpu"):
-            raise EmbeddingModelError(f"the torch-bf16 backend runs on the CPU, and torch chose {model.device}: "
-                                      "set RISK_EMBEDDING_DEVICE=cpu or RISK_EMBEDDING_BACKEND=torch")
-        if backend == "torch-bf16" and not native_bf16():
-            log.warning("RISK_EMBEDDING_BACKEND=torch-bf16 on a CPU without native bfloat16 (AVX512-BF16 or "
-                        "AMX): the vectors are right but slower than torch's fp32")
-        return cls(settings.embedding_model, model, backend, size)
+        if backend == "torch-bf16":
+            if device is not None and not _on_cpu(device):
+                raise EmbeddingModelError(f"the torch-bf16 backend runs on the CPU, not {device!r}: "
+                                          "unset RISK_EMBEDDING_DEVICE or set RISK_EMBEDDING_BACKEND=torch")
+            if device is None and _accelerator():
+                device = "cpu"  # chosen explicitly over the GPU torch would otherwise pick
+            if not native_bf16():
+                log.warning("RISK_EMBEDDING_BACKEND=torch-bf16 on a CPU without native bfloat16 (AVX512-BF16 "
+                            "or AMX): the vectors are right but slower than torch's fp32")
+        return cls(settings.embedding_model, _load_model(settings.embedding_model, device), backend, size)
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None,
                progress: Progress | None = None) -> Vector:
         """Embed texts in batches (of the embedder's size unless given); `progress` is told how many were
-        done after each batch."""
+        done after each batch. The lock is taken per pair of batches, so that a question's embedding
+        waits for one pair (a second or so), not for a whole ingest batch."""
         batch_size = batch_size or self.batch_size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        with self._lock:
-            # Batches of similar length: padding to the longest text in a batch is wasted work.
-            lengths = self._lengths(texts)
-            order = sorted(range(len(texts)), key=lengths.__getitem__)
-            chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-            for chunk, vectors in zip(chunks, self._batches([[texts[i] for i in c] for c in chunks]), strict=True):
+        # Batches of similar length: padding to the longest text in a batch is wasted work.
+        lengths = self._lengths(texts)
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+        for first in range(0, len(chunks), 2):
+            pair = chunks[first:first + 2]
+            with _ENCODING:
+                results = list(self._batches([[texts[i] for i in chunk] for chunk in pair]))
+            for chunk, vectors in zip(pair, results, strict=True):
                 out[chunk] = vectors
                 if progress is not None:
                     progress(len(chunk))
@@ -81,7 +91,7 @@ class Embedder:
 
     def encode_one(self, text: str) -> Vector:
         """Embed a single text (a question, a value name)."""
-        with self._lock, _torch_threads(1 if self._torch_cpu else None):
+        with _ENCODING, _torch_threads(1 if self._torch_cpu else None):
             vector: Vector = self._run([text])[0]
         return vector
 
@@ -91,8 +101,9 @@ class Embedder:
         the tokens where sorting by characters padded 8% (tokenising twice costs under 1% of encoding)."""
         if not self._torch_cpu or len(texts) <= 1:
             return [len(text) for text in texts]
-        ids = self._model.tokenizer(list(texts), truncation=True, max_length=self._model.max_seq_length,
-                                    return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+        with _TOKENIZING:
+            ids = self._model.tokenizer(list(texts), truncation=True, max_length=self._model.max_seq_length,
+                                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         return [len(row) for row in ids]
 
     def _batches(self, batches: list[list[str]]) -> Iterator[Vector]:
@@ -102,6 +113,8 @@ class Embedder:
         both in bfloat16, within the noise in fp32 (bench/README.md). A small batch (a question, a few
         value names) runs alone on one core: on 2 busy cores, OpenMP's threads waiting on each other made
         one short text take 120-180 ms instead of 25-30."""
+        if not batches:
+            return
         if not self._torch_cpu or (len(batches) == 1 and len(batches[0]) >= SMALL_BATCH):
             yield from map(self._run, batches)
             return
@@ -117,12 +130,13 @@ class Embedder:
     def _run(self, texts: list[str]) -> Vector:
         """One batch's normalised vectors, on the calling thread (autocast and inference mode are per thread)."""
         if not self._torch_cpu:
-            vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False)
+            with _bfloat16(self.backend == "torch-bf16"):
+                vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                             convert_to_numpy=True, show_progress_bar=False)
             return np.asarray(vectors, dtype=np.float32)
         import torch
 
-        with self._tokenizing:  # preprocess: sentence-transformers 6; tokenize, deprecated there, before
+        with _TOKENIZING:  # preprocess: sentence-transformers 6; tokenize, deprecated there, before
             features = getattr(self._model, "preprocess", self._model.tokenize)(texts)
         with torch.inference_mode(), _bfloat16(self.backend == "torch-bf16"):
             pooled = self._model(features)["sentence_embedding"]
@@ -148,7 +162,7 @@ def _torch_threads(count: int | None) -> Iterator[None]:
 @contextmanager
 def _bfloat16(enabled: bool) -> Iterator[None]:
     """torch's CPU autocast to bfloat16 for the block: the linear layers and attention multiply in bfloat16
-    (accumulating in fp32), layer norms and softmax stay fp32. On 2 AVX512-BF16 cores 1.9x the fp32 rate;
+    (accumulating in fp32), layer norms and softmax stay fp32. On 2 AVX512-BF16 cores 1.7-1.9x the fp32 rate;
     cosine to the fp32 vector 0.99997 at the lowest, neighbour recall@10 0.99+ (bench/README.md)."""
     if not enabled:
         yield
@@ -164,14 +178,22 @@ def resolve_backend(settings: Settings) -> str:
     the CPU, torch otherwise (an AVX2-only CPU emulates bfloat16, slower than fp32)."""
     if settings.embedding_backend != "auto":
         return settings.embedding_backend
-    if settings.embedding_device not in (None, "cpu"):
-        return "torch"
-    if settings.embedding_device is None:
-        import torch
-
-        if torch.cuda.is_available() or torch.backends.mps.is_available():
-            return "torch"  # sentence-transformers picks the accelerator; fp32 there, as before
+    device = settings.embedding_device
+    if (device is not None and not _on_cpu(device)) or (device is None and _accelerator()):
+        return "torch"  # a GPU (named, or the one sentence-transformers would pick): fp32 there, as before
     return "torch-bf16" if native_bf16() else "torch"
+
+
+def _on_cpu(device: str) -> bool:
+    """Whether a torch device string ("cpu", "cpu:0", "cuda:1", "mps") names the CPU."""
+    return device.split(":", 1)[0].strip().lower() == "cpu"
+
+
+def _accelerator() -> bool:
+    """Whether torch sees a GPU that sentence-transformers would pick when no device is set."""
+    import torch
+
+    return bool(torch.cuda.is_available() or torch.backends.mps.is_available())
 
 
 @cache

@@ -103,6 +103,18 @@ def test_other_settings_are_named_as_a_cause(changing: RiskAssistant) -> None:
                                                                       changing.settings.top_k + 1)
 
 
+def test_the_embedding_backend_is_recorded_and_older_records_read_as_fp32(changing: RiskAssistant) -> None:
+    answer = changing.ask("Q4 2025 card-not-present fraud patterns", as_of=AS_OF)
+    fp32 = changing.settings.model_copy(update={"embedding_backend": "torch"})
+    bf16 = changing.settings.model_copy(update={"embedding_backend": "torch-bf16"})
+    with changing.db.admin_connection() as conn:  # as recorded before the backend was: no such key
+        conn.execute("UPDATE answers SET settings = settings - 'embedding_backend' WHERE id = %s", (answer.id,))
+    assert replay_answer(changing.db, changing.embedder, fp32, answer.id).causes == []
+    causes = replay_answer(changing.db, changing.embedder, bf16, answer.id).causes
+    assert [(c.what, c.recorded, c.replayed) for c in causes] == [
+        ("setting embedding_backend", "torch", "torch-bf16")]
+
+
 def test_unknown_and_malformed_ids_are_refused(demo_assistant: RiskAssistant) -> None:
     with pytest.raises(InputError, match="no recorded answer"):
         show_answer(demo_assistant.db, "00000000-0000-0000-0000-000000000000")
