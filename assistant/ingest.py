@@ -37,6 +37,9 @@ class Rejection:
     error: str
 
 
+MAX_LEXEMES = 16_000  # a sparsevec's most non-zero elements: the BM25 document vector (migrations/0008_bm25.sql)
+
+
 @dataclass
 class IngestResult:
     """Counts for one ingest run; `rejections` name file, row and field."""
@@ -225,16 +228,28 @@ def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestR
         with conn.cursor().copy(query("copy_staging_events")) as copy:
             for i in changed:
                 copy.write_row(_copy_row(batch.events[i], batch.hashes[i]))
+        # Refused here, by PostgreSQL's own tokeniser, rather than failing the whole batch when stored.
+        too_long = {r[0]: int(r[1]) for r in conn.execute(query("select_staged_too_many_lexemes"),
+                                                          {"max_lexemes": MAX_LEXEMES}).fetchall()}
+        if too_long:
+            conn.execute(query("delete_staged_events"), {"source_ids": list(too_long)})
         inserted = [row[0] for row in conn.execute(query("upsert_events")).fetchall()]
+        embedded = [i for i in to_embed if batch.events[i].source_id not in too_long]
         with conn.cursor().copy(query("copy_staging_embeddings")) as copy:
             copy.set_types(["text", "vector"])
             for i, vector in zip(to_embed, vectors, strict=True):
-                copy.write_row([batch.events[i].source_id, vector])
+                if batch.events[i].source_id not in too_long:
+                    copy.write_row([batch.events[i].source_id, vector])
         conn.execute(query("upsert_embeddings"), {"model": embedder.name, "source": batch.events[0].source})
+    for i, event in enumerate(batch.events):
+        if event.source_id in too_long:
+            _reject(result, result.path, batch.rows[i], [FieldError(
+                "text", event.text, f"has {too_long[event.source_id]:,} distinct words after stemming; the "
+                f"keyword index holds at most {MAX_LEXEMES:,} per event: split the text or shorten it")])
     result.inserted += sum(inserted)
     result.updated += len(inserted) - sum(inserted)
-    result.unchanged += len(batch.events) - len(inserted)
-    result.embedded += len(to_embed)
+    result.unchanged += len(batch.events) - len(inserted) - len(too_long)
+    result.embedded += len(embedded)
 
 
 def _copy_row(event: RiskEvent, digest: bytes) -> list[Any]:

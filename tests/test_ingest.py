@@ -105,6 +105,31 @@ def test_changed_rows_are_updated_and_re_embedded_others_untouched(
     assert _counts(db) == (6, 6)
 
 
+def test_an_event_with_more_words_than_the_keyword_index_holds_is_refused_by_row(
+        db: Database, embedder: Embedder, tmp_path: Path) -> None:
+    # A BM25 document vector (a sparsevec) holds at most 16,000 terms. Such an event used to fail its whole
+    # batch when stored; it is now refused alone, and what was stored under its id stays as it was.
+    path = _write_jsonl(tmp_path / "a.jsonl", _rows(3))
+    ingest_file(db, embedder, path, Mapping.identity("t"))
+    before = db.execute("SELECT text, embedding::text FROM risk_events JOIN event_embeddings ON event_id = id "
+                        "WHERE source_id = 'E1'")
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = [f"x{a}{b}{c}q" for a in letters for b in letters for c in letters][:16_100]  # stem to themselves
+    rows = _rows(3)
+    rows[1]["text"] = " ".join(words)
+    rows.append({**GOOD, "source_id": "E3"})
+    result = ingest_file(db, embedder, _write_jsonl(path, rows), Mapping.identity("t"),
+                         report_path=tmp_path / "r.csv")
+    assert (result.inserted, result.updated, result.unchanged, result.rejected) == (1, 0, 2, 1)
+    assert result.embedded == 1  # E3 only: E1's new text was embedded, then refused with its row
+    [rejection] = result.rejections
+    assert (rejection.row, rejection.field) == (2, "text") and "16,100 distinct words" in rejection.error
+    assert "at most 16,000" in rejection.error and rejection.file == str(path)
+    assert db.execute("SELECT text, embedding::text FROM risk_events JOIN event_embeddings ON event_id = id "
+                      "WHERE source_id = 'E1'") == before
+    assert _counts(db) == (4, 4)
+
+
 def test_interrupted_ingest_leaves_no_half_batch_and_a_rerun_completes(
         db: Database, embedder: Embedder, tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "big.jsonl", _rows(25))
