@@ -169,7 +169,6 @@ class RiskAssistant:
         """Load a CSV, JSON Lines or Parquet file of events."""
         return ingest_file(self.db, self.embedder, path, mapping or Mapping.identity(path.stem),
                            batch_size=self.settings.ingest_batch_size,
-                           embed_batch_size=self.settings.embedding_batch_size,
                            report_path=report_path, progress=progress)
 
     def load_demo(self, progress: Progress | None = None) -> IngestResult:

@@ -90,9 +90,8 @@ class Embedder:
         return out
 
     def encode_one(self, text: str) -> Vector:
-        """Embed a single text (a question, a value name)."""
-        with _ENCODING, _torch_threads(1 if self._torch_cpu else None):
-            vector: Vector = self._run([text])[0]
+        """Embed a single text (a question, a value name): one small batch, on one core (_batches)."""
+        vector: Vector = self.encode([text])[0]
         return vector
 
     def _lengths(self, texts: Sequence[str]) -> list[int]:
@@ -113,19 +112,18 @@ class Embedder:
         both in bfloat16, within the noise in fp32 (bench/README.md). A small batch (a question, a few
         value names) runs alone on one core: on 2 busy cores, OpenMP's threads waiting on each other made
         one short text take 120-180 ms instead of 25-30."""
-        if not batches:
-            return
-        if not self._torch_cpu or (len(batches) == 1 and len(batches[0]) >= SMALL_BATCH):
+        if not self._torch_cpu:
             yield from map(self._run, batches)
             return
         import torch
 
-        if len(batches) == 1 or torch.get_num_threads() < 2:
-            with _torch_threads(1 if len(batches[0]) < SMALL_BATCH else None):
-                yield from map(self._run, batches)
+        if len(batches) > 1 and torch.get_num_threads() >= 2:
+            with _torch_threads(torch.get_num_threads() // 2), ThreadPoolExecutor(2) as pool:
+                yield from pool.map(self._run, batches)
             return
-        with _torch_threads(torch.get_num_threads() // 2), ThreadPoolExecutor(2) as pool:
-            yield from pool.map(self._run, batches)
+        small = len(batches) == 1 and len(batches[0]) < SMALL_BATCH
+        with _torch_threads(1 if small else None):
+            yield from map(self._run, batches)
 
     def _run(self, texts: list[str]) -> Vector:
         """One batch's normalised vectors, on the calling thread (autocast and inference mode are per thread)."""

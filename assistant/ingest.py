@@ -88,7 +88,7 @@ class _Batch:
 
 
 def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, *,
-                batch_size: int = 1000, embed_batch_size: int | None = None,
+                batch_size: int = 1000,
                 report_path: Path | None = None, progress: Progress | None = None) -> IngestResult:
     """Ingest one file; each batch commits whole or not at all, so a re-run completes exactly."""
     started = time.monotonic()
@@ -98,7 +98,7 @@ def ingest_file(db: Database, embedder: Embedder, path: Path, mapping: Mapping, 
     reported = 0  # rows read, loaded or rejected, that progress has been told about
     for batch in _batches(path, mapping, batch_size, result):
         with _storing(db, path, f"the batch of {batch.describe()}"):
-            _load_batch(db, embedder, batch, result, embed_batch_size)
+            _load_batch(db, embedder, batch, result)
         if progress is not None:
             progress(result.total - reported)
             reported = result.total
@@ -211,8 +211,7 @@ def _reject(result: IngestResult, path: Path, row: int, errors: list[FieldError]
         result.rejections.append(Rejection(str(path), row, e.field, value, e.message))
 
 
-def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestResult,
-                embed_batch_size: int | None) -> None:
+def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestResult) -> None:
     stored = {r["source_id"]: r for r in db.fetch_all("select_existing_events", {
         "model": embedder.name, "source": batch.events[0].source,
         "source_ids": [e.source_id for e in batch.events]})}
@@ -222,7 +221,7 @@ def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestR
     to_embed = [i for i, e in enumerate(batch.events)
                 if i in changed_set or not stored[e.source_id]["embedded"]]
     # Embed before the transaction opens, so that the transaction stays short.
-    vectors = embedder.encode([batch.events[i].text for i in to_embed], embed_batch_size)
+    vectors = embedder.encode([batch.events[i].text for i in to_embed])
     with db.transaction() as conn:
         conn.execute(query("create_staging_tables"))
         with conn.cursor().copy(query("copy_staging_events")) as copy:
@@ -234,12 +233,12 @@ def _load_batch(db: Database, embedder: Embedder, batch: _Batch, result: IngestR
         if too_long:
             conn.execute(query("delete_staged_events"), {"source_ids": list(too_long)})
         inserted = [row[0] for row in conn.execute(query("upsert_events")).fetchall()]
-        embedded = [i for i in to_embed if batch.events[i].source_id not in too_long]
+        embedded = [(batch.events[i].source_id, vector) for i, vector in zip(to_embed, vectors, strict=True)
+                    if batch.events[i].source_id not in too_long]
         with conn.cursor().copy(query("copy_staging_embeddings")) as copy:
             copy.set_types(["text", "vector"])
-            for i, vector in zip(to_embed, vectors, strict=True):
-                if batch.events[i].source_id not in too_long:
-                    copy.write_row([batch.events[i].source_id, vector])
+            for source_id, vector in embedded:
+                copy.write_row([source_id, vector])
         conn.execute(query("upsert_embeddings"), {"model": embedder.name, "source": batch.events[0].source})
     for i, event in enumerate(batch.events):
         if event.source_id in too_long:

@@ -21,7 +21,7 @@ from assistant import sources
 from assistant.config import Settings
 from assistant.db import Database
 from assistant.demo import DEMO_SIZE, generate_demo, write_jsonl_gz
-from assistant.embed import Embedder, Vector
+from assistant.embed import SMALL_BATCH, Embedder, Vector, _torch_threads
 from assistant.ingest import IngestResult, ingest_file
 from assistant.mapping import Mapping
 from assistant.server import EmbeddedServer
@@ -68,26 +68,13 @@ class PreviousEmbedder(Embedder):
 
     def _batches(self, batches: list[list[str]]) -> Iterator[Vector]:
         for texts in batches:
-            with _previous_threads(len(texts)):
+            with _torch_threads(1 if len(texts) < SMALL_BATCH else None):  # the previous release's rule
                 vectors = self._model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False)
             yield np.asarray(vectors, dtype=np.float32)
 
     def _lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(text) for text in texts]
-
-
-@contextmanager
-def _previous_threads(texts: int) -> Iterator[None]:
-    """The previous release's rule: a batch of fewer than 8 texts on one torch thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1 if texts < 8 else before)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
