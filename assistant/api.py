@@ -85,7 +85,8 @@ class RiskAssistant:
         self.chat_model = chat_model
         db.ensure_embedding_model(embedder.name, embedder.dimension)
         # A database whose vectors outgrew (or, after an upgrade, lost) their index gets it now.
-        vector_index.maintain(db, embedder.name, embedder.dimension, quick=True)
+        if vector_index.maintain(db, embedder.name, embedder.dimension, quick=True) is None:
+            vector_index.prewarm(db, embedder.name)  # a build preloads its index; a restart empties the buffers
         registry.ensure_filled(db)
 
     @classmethod

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from assistant import bm25, vector_index
 from assistant.config import Settings
@@ -24,7 +26,9 @@ RERANK_FACTOR = 2
 RERANK_MIN_EXTRA = 10
 
 RetrievalMode = Literal["hybrid", "dense", "keyword"]
+Count = Literal["exact", "bounded"]
 Row = tuple[Any, ...]
+Connection = psycopg.Connection[Any]
 
 _QUERIES: dict[tuple[str, str], str] = {
     ("dense", "exact"): "search_events_exact", ("dense", "ivf"): "search_events_ivf",
@@ -78,46 +82,53 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
              max_probes: int = Settings.model_fields["ivf_max_probes"].default, mode: RetrievalMode = "dense",
              fusion: Fusion | None = None,
              work_mem: str = Settings.model_fields["search_work_mem"].default,
-             matched: int | None = None) -> Retrieval:
+             matched: int | None = None, count: Count = "exact") -> Retrieval:
     """Top `limit` (default plan.k) events under the filters by similarity, BM25 keyword score, or both fused.
 
-    `matched`: how many events the filters match, when the caller knows it or needs no more than
-    estimate_matching() tells; by default they are counted, exactly (the answer reports that count)."""
+    `matched`: how many events the filters match, when the caller knows it. Else they are counted: exactly
+    (`count="exact"`: the answer reports that count), or only as far as the choice of method needs
+    (`"bounded"`: estimate_matching's rule, for a caller that needs the hits alone).
+
+    Everything after the question's embedding runs on one connection, in one transaction: a search at 1M
+    events takes a few tens of milliseconds, and each borrowed connection costs several round trips."""
     compiled = compile_filters(plan.filters)
-    matched = count_matching(db, compiled) if matched is None else matched
-    seed = _seed(db, embedder, plan, compiled)
+    seed = _seed(db, embedder, plan, compiled)  # before borrowing a connection: embedding takes the CPU a while
     k = limit or plan.k
     keywords = keyword_text(plan)
     if mode == "keyword" and not bm25.has_terms(db, keywords):
         mode = "dense"  # nothing to match on: rank by similarity instead
     if plan.like is not None and not plan.keywords and mode == "hybrid":
         mode = "dense"  # "like X" is about X's vector; the words of the question ("cases like") are noise
-    # The index's state is read only when the index could serve: most searches are exact or keyword-only.
-    needs_index = mode != "keyword" and matched > exact_below
-    index = vector_index.state(db, embedder.name) if needs_index else vector_index.IndexState(False, None)
-    method = "bm25" if mode == "keyword" else "ivf" if index.valid else "exact"
-    probes = vector_index.scaled_probes(probes, max_probes, matched, index.indexed_rows)
     fusion = fusion or Fusion()
     if plan.keywords and fusion.keyword_weight > 0:
         # Terms the analyst asked for by name weigh as much as the vector side, not as a hint (weight 0 turns
         # the keyword side off, and stays off).
         fusion = replace(fusion, keyword_weight=max(fusion.keyword_weight, fusion.vector_weight))
-    params = {**compiled.params, "query": seed.vector, "model": embedder.name, "k": k,
-              "exclude_ids": seed.ids, "keywords": keywords,
-              "candidates": rerank_width(k) if mode == "dense" else candidates(k),
-              "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
     with db.transaction() as conn:
-        conn.execute(query("set_search_work_mem"), {"work_mem": work_mem})
-        if method == "ivf":
-            conn.execute(query("set_ivf_search"), {"probes": str(probes), "max_probes": str(max_probes)})
+        if matched is None:
+            matched = _count(conn, compiled) if count == "exact" else _estimate(conn, compiled, exact_below)
+        # The index's state is read only when the index could serve: most searches are exact or keyword-only.
+        needs_index = mode != "keyword" and matched > exact_below
+        index = vector_index.state_in(conn, embedder.name) if needs_index else vector_index.IndexState(False, None)
+        method = "bm25" if mode == "keyword" else "ivf" if index.valid else "exact"
+        probes = vector_index.scaled_probes(probes, max_probes, matched, index.indexed_rows)
+        params = {**compiled.params, "query": seed.vector, "model": embedder.name, "k": k,
+                  "exclude_ids": seed.ids, "keywords": keywords,
+                  "candidates": rerank_width(k) if mode == "dense" else candidates(k),
+                  "rrf_k": fusion.k, "vector_weight": fusion.vector_weight, "keyword_weight": fusion.keyword_weight}
+        if method == "ivf":  # one statement for the search's settings: one round trip
+            conn.execute(query("set_ivf_search"),
+                         {"work_mem": work_mem, "probes": str(probes), "max_probes": str(max_probes)})
+        else:
+            conn.execute(query("set_search_work_mem"), {"work_mem": work_mem})
         rows: list[Row] = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
         if method == "ivf" and mode == "dense" and len(rows) < min(k, matched - len(seed.ids)):
             # The lists read (at most max_probes) held fewer matching events than asked for: a filter that
             # keeps events far from the question. The exact scan finds them all.
             method = "exact"
             rows = conn.execute(_search_sql(mode, method, compiled, embedder), params).fetchall()
-    # Cosine similarities keep the 4 decimals they always had; fused scores need more to stay distinct.
-    hits = _with_fields(db, [(int(r[0]), float(r[1])) for r in rows], digits=4 if mode == "dense" else 6)
+        # Cosine similarities keep the 4 decimals they always had; fused scores need more to stay distinct.
+        hits = _with_fields(conn, [(int(r[0]), float(r[1])) for r in rows], digits=4 if mode == "dense" else 6)
     if seed.profile:
         hits = [h.model_copy(update={"shared": shared_with(h.fields, seed.profile)}) for h in hits]
     return Retrieval(hits=hits, matched=matched, method=method, seed_ids=seed.ids, mode=mode,
@@ -143,21 +154,32 @@ def rerank_width(limit: int) -> int:
 
 def count_matching(db: Database, compiled: CompiledFilters) -> int:
     """How many events the compiled filters match."""
-    statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
-    rows = db.execute(statement, compiled.params)
-    return int(rows[0][0]) if rows else 0
+    with db.connection() as conn:
+        return _count(conn, compiled)
 
 
 def estimate_matching(db: Database, compiled: CompiledFilters, exact_up_to: int) -> int:
     """How many events the filters match as far as a search needs: counted exactly up to `exact_up_to`
     (the exact scan's bound), the planner's estimate beyond (a count of a million rows takes 0.1 s)."""
+    with db.connection() as conn:
+        return _estimate(conn, compiled, exact_up_to)
+
+
+def _count(conn: Connection, compiled: CompiledFilters) -> int:
+    statement = sql.SQL(query("count_matching_events")).format(where=compiled.where)
+    row = conn.execute(statement, compiled.params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _estimate(conn: Connection, compiled: CompiledFilters, exact_up_to: int) -> int:
     statement = sql.SQL(query("count_matching_events_up_to")).format(where=compiled.where)
-    rows = db.execute(statement, {**compiled.params, "limit": exact_up_to + 1})
-    counted = int(rows[0][0]) if rows else 0
+    row = conn.execute(statement, {**compiled.params, "limit": exact_up_to + 1}).fetchone()
+    counted = int(row[0]) if row else 0
     if counted <= exact_up_to:
         return counted
-    plan = db.execute(sql.SQL(query("estimate_matching_events")).format(where=compiled.where), compiled.params)
-    return max(counted, int(plan[0][0][0]["Plan"]["Plan Rows"]))
+    plan = conn.execute(sql.SQL(query("estimate_matching_events")).format(where=compiled.where),
+                        compiled.params).fetchone()
+    return max(counted, int(plan[0][0]["Plan"]["Plan Rows"])) if plan else counted
 
 
 def _search_sql(mode: str, method: str, compiled: CompiledFilters, embedder: Embedder) -> sql.Composed:
@@ -188,8 +210,9 @@ def _seed(db: Database, embedder: Embedder, plan: QueryPlan, compiled: CompiledF
     return make_seed(db, embedder, plan.like, compiled)
 
 
-def _with_fields(db: Database, scored: list[tuple[int, float]], digits: int) -> list[EventHit]:
-    rows = db.fetch_all("select_events_by_ids", {"ids": [i for i, _ in scored]})
+def _with_fields(conn: Connection, scored: list[tuple[int, float]], digits: int) -> list[EventHit]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("select_events_by_ids"), {"ids": [i for i, _ in scored]}).fetchall()
     by_id: dict[int, dict[str, Any]] = {row["id"]: row for row in rows}
     return [EventHit(id=i, score=round(score, digits), fields=_public(by_id[i])) for i, score in scored]
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 # Below this many vectors a model has no index: every search is exact (a few thousand rows take
 # milliseconds), and lists learnt from so few rows would not describe the data to come.
 MIN_ROWS = 10_000
+# An index is loaded into shared buffers (prewarm) only when it fills at most this share of them: a larger
+# one would push out the tables and indexes that every search reads too, and would not stay.
+PREWARM_MAX_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,16 @@ class IndexState:
 
 def state(db: Database, model: str) -> IndexState:
     """The model's index as a search sees it (without one, its searches are exact)."""
-    row = db.fetch_one("select_vector_index_state", {"prefix": prefix(model), "model": model})
+    with db.connection() as conn:
+        return state_in(conn, model)
+
+
+def state_in(conn: psycopg.Connection[Any], model: str) -> IndexState:
+    """state(), read on a connection the caller already holds (a search reads it in its own transaction)."""
+    row = conn.execute(query("select_vector_index_state"), {"prefix": prefix(model), "model": model}).fetchone()
     if row is None:
         return IndexState(False, None)
-    return IndexState(bool(row["valid"]), None if row["indexed_rows"] is None else int(row["indexed_rows"]))
+    return IndexState(bool(row[0]), None if row[1] is None else int(row[1]))
 
 
 def has_index(db: Database, model: str) -> bool:
@@ -138,7 +147,38 @@ def maintain(db: Database, model: str, dimension: int, *, min_rows: int = MIN_RO
                 _drop(conn, old_name)
         conn.execute(query("update_indexed_rows"), {"rows": vectors, "model": model})
         log.info("built %s in %.1f s", name, seconds)
+        _prewarm(conn, model)
         return IndexBuild(name, lists, vectors, seconds)
+
+
+def prewarm(db: Database, model: str) -> int | None:
+    """Load the model's index into shared buffers, as maintain() does after each build (the app calls this when
+    it starts: a server restart empties them). The blocks loaded; None when none were: no index, no pg_prewarm
+    (migrations/0010_pg_prewarm.sql), or an index over PREWARM_MAX_SHARE of shared_buffers.
+
+    Why: pgvector's IVFFlat scan reads its lists through a small ring of buffers, so pages that are not in
+    shared buffers already are copied in from the OS cache by every search, and never stay."""
+    with db.admin_connection() as conn:
+        return _prewarm(conn, model)
+
+
+def _prewarm(conn: psycopg.Connection[Any], model: str) -> int | None:
+    target = conn.execute(query("select_prewarm_target"), {"prefix": prefix(model)}).fetchone()
+    if target is None:
+        return None
+    oid, name, size, shared_buffers, available = target
+    if not available:
+        log.info("pg_prewarm is not installed: %s is not preloaded into shared buffers", name)
+        return None
+    if size > PREWARM_MAX_SHARE * shared_buffers:
+        log.info("%s (%d MB) is over %.0f%% of shared_buffers (%d MB): not preloaded (raise RISK_PG_SHARED_BUFFERS)",
+                 name, size >> 20, PREWARM_MAX_SHARE * 100, shared_buffers >> 20)
+        return None
+    started = time.perf_counter()
+    row = conn.execute(query("prewarm_relation"), {"oid": oid}).fetchone()
+    blocks = int(row[0]) if row else 0
+    log.info("preloaded %s into shared buffers: %d blocks in %.2f s", name, blocks, time.perf_counter() - started)
+    return blocks
 
 
 def _surely_current(db: Database, model: str) -> bool:

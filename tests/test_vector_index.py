@@ -109,6 +109,40 @@ def test_the_index_is_built_from_the_data_and_replaced_when_the_vectors_double(d
     assert row == [(2499,)]
 
 
+def _cached_blocks(db: Database, index: str) -> int:
+    """How many of the index's blocks are in shared buffers now (pg_buffercache)."""
+    with db.admin_connection() as conn:
+        row = conn.execute("SELECT count(*) FROM pg_buffercache b JOIN pg_class c "
+                           "ON b.relfilenode = pg_relation_filenode(c.oid) WHERE c.relname = %s", (index,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_built_index_is_preloaded_into_shared_buffers_and_again_on_demand(db: Database) -> None:
+    # pgvector's IVFFlat scan reads lists through a small ring of buffers, so pages that are not in shared
+    # buffers are copied in from the OS cache by every search (migrations/0010_pg_prewarm.sql).
+    with db.admin_connection() as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")  # to see the buffers; PostgreSQL 17+ evicts
+    db.ensure_embedding_model(MODEL, DIM)
+    _add_vectors(db, 1, 600)
+    built = vector_index.maintain(db, MODEL, DIM, min_rows=500)
+    assert built is not None
+    with db.admin_connection() as conn:
+        blocks = int(conn.execute("SELECT pg_relation_size(%s::regclass) / 8192", (built.name,)).fetchone()[0])
+        conn.execute("SELECT pg_buffercache_evict_relation(%s::regclass)", (built.name,))  # as a restart would
+    assert blocks > 1 and _cached_blocks(db, built.name) == 0
+    assert vector_index.prewarm(db, MODEL) == blocks  # what the app does when it starts
+    assert _cached_blocks(db, built.name) == blocks
+
+
+def test_an_index_too_large_for_shared_buffers_is_not_preloaded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    db.ensure_embedding_model(MODEL, DIM)
+    assert vector_index.prewarm(db, MODEL) is None  # no index yet
+    _add_vectors(db, 1, 600)
+    assert vector_index.maintain(db, MODEL, DIM, min_rows=500) is not None
+    monkeypatch.setattr(vector_index, "PREWARM_MAX_SHARE", 1e-9)  # any index is "too large" for its buffers
+    assert vector_index.prewarm(db, MODEL) is None
+
+
 @pytest.fixture
 def cfpb_indexed(cfpb: CfpbSet) -> Iterator[RiskAssistant]:
     """The CFPB set with an IVFFlat index of 100 lists (about 30 narratives each), dropped afterwards so
@@ -192,6 +226,11 @@ def test_a_search_counts_exactly_only_as_far_as_it_needs(demo_assistant: RiskAss
         conn.execute("ANALYZE risk_events")
     beyond = estimate_matching(db, compiled, exact_up_to=10)  # beyond it: the planner's estimate
     assert beyond > 10 and abs(beyond - exact) <= 0.5 * exact
+    # A search that needs the hits alone counts the same way, in its own transaction.
+    plan = _plan("card fraud", [Filter(field="category", op="eq", value="fraud_alert")])
+    bounded = retrieve(db, demo_assistant.embedder, plan, exact_below=10, count="bounded")
+    assert bounded.matched == beyond and bounded.method == "exact"  # no index on the demo set: exact still
+    assert retrieve(db, demo_assistant.embedder, plan, exact_below=10).matched == exact  # by default: exact
 
 
 def test_db_index_builds_the_index_on_demand(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
