@@ -89,8 +89,10 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
     (`count="exact"`: the answer reports that count), or only as far as the choice of method needs
     (`"bounded"`: estimate_matching's rule, for a caller that needs the hits alone).
 
-    Everything after the question's embedding runs on one connection, in one transaction: a search at 1M
-    events takes a few tens of milliseconds, and each borrowed connection costs several round trips."""
+    `"bounded"` reports the planner's estimate beyond that bound, and the IVFFlat probes scale with it.
+
+    From the count on, the search runs on one connection, in one transaction: a search at 1M events takes a
+    few tens of milliseconds, and each borrowed connection costs several round trips."""
     compiled = compile_filters(plan.filters)
     seed = _seed(db, embedder, plan, compiled)  # before borrowing a connection: embedding takes the CPU a while
     k = limit or plan.k

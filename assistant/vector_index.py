@@ -166,16 +166,25 @@ def _prewarm(conn: psycopg.Connection[Any], model: str) -> int | None:
     target = conn.execute(query("select_prewarm_target"), {"prefix": prefix(model)}).fetchone()
     if target is None:
         return None
-    oid, name, size, shared_buffers, available = target
-    if not available:
+    oid, name, size, shared_buffers, schema = target
+    if schema is None:
         log.info("pg_prewarm is not installed: %s is not preloaded into shared buffers", name)
         return None
     if size > PREWARM_MAX_SHARE * shared_buffers:
-        log.info("%s (%d MB) is over %.0f%% of shared_buffers (%d MB): not preloaded (raise RISK_PG_SHARED_BUFFERS)",
-                 name, size >> 20, PREWARM_MAX_SHARE * 100, shared_buffers >> 20)
+        log.info("%s (%d MB) is over %.0f%% of shared_buffers (%d MB): not preloaded (RISK_PG_SHARED_BUFFERS sets "
+                 "the embedded server's; another server keeps its own)", name, size >> 20, PREWARM_MAX_SHARE * 100,
+                 shared_buffers >> 20)
         return None
     started = time.perf_counter()
-    row = conn.execute(query("prewarm_relation"), {"oid": oid}).fetchone()
+    try:
+        row = conn.execute(sql.SQL(query("prewarm_relation")).format(schema=sql.Identifier(schema)),
+                           {"oid": oid}).fetchone()
+    except psycopg.Error as err:
+        # Preloading only speeds searches up: an index dropped by a rebuild meanwhile, or a relation the admin
+        # login may not read, leaves them as they were.
+        log.warning("preloading %s into shared buffers failed (%s): searches read it from disk", name,
+                    err.sqlstate or type(err).__name__)
+        return None
     blocks = int(row[0]) if row else 0
     log.info("preloaded %s into shared buffers: %d blocks in %.2f s", name, blocks, time.perf_counter() - started)
     return blocks

@@ -113,7 +113,8 @@ def _cached_blocks(db: Database, index: str) -> int:
     """How many of the index's blocks are in shared buffers now (pg_buffercache)."""
     with db.admin_connection() as conn:
         row = conn.execute("SELECT count(*) FROM pg_buffercache b JOIN pg_class c "
-                           "ON b.relfilenode = pg_relation_filenode(c.oid) WHERE c.relname = %s", (index,)).fetchone()
+                           "ON b.relfilenode = pg_relation_filenode(c.oid) WHERE c.relname = %s AND b.reldatabase = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())", (index,)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -121,7 +122,7 @@ def test_a_built_index_is_preloaded_into_shared_buffers_and_again_on_demand(db: 
     # pgvector's IVFFlat scan reads lists through a small ring of buffers, so pages that are not in shared
     # buffers are copied in from the OS cache by every search (migrations/0010_pg_prewarm.sql).
     with db.admin_connection() as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")  # to see the buffers; PostgreSQL 17+ evicts
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_buffercache")  # to see and evict buffers (PostgreSQL 18)
     db.ensure_embedding_model(MODEL, DIM)
     _add_vectors(db, 1, 600)
     built = vector_index.maintain(db, MODEL, DIM, min_rows=500)
@@ -134,12 +135,18 @@ def test_a_built_index_is_preloaded_into_shared_buffers_and_again_on_demand(db: 
     assert _cached_blocks(db, built.name) == blocks
 
 
-def test_an_index_too_large_for_shared_buffers_is_not_preloaded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_index_is_not_preloaded_when_too_large_or_without_pg_prewarm(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     db.ensure_embedding_model(MODEL, DIM)
     assert vector_index.prewarm(db, MODEL) is None  # no index yet
     _add_vectors(db, 1, 600)
     assert vector_index.maintain(db, MODEL, DIM, min_rows=500) is not None
     monkeypatch.setattr(vector_index, "PREWARM_MAX_SHARE", 1e-9)  # any index is "too large" for its buffers
+    assert vector_index.prewarm(db, MODEL) is None
+    monkeypatch.undo()
+    assert vector_index.prewarm(db, MODEL)  # it fits
+    with db.admin_connection() as conn:  # a server where the extension could not be installed (migration 0010)
+        conn.execute("DROP EXTENSION pg_prewarm")
     assert vector_index.prewarm(db, MODEL) is None
 
 
