@@ -87,9 +87,8 @@ def retrieve(db: Database, embedder: Embedder, plan: QueryPlan, *, limit: int | 
 
     `matched`: how many events the filters match, when the caller knows it. Else they are counted: exactly
     (`count="exact"`: the answer reports that count), or only as far as the choice of method needs
-    (`"bounded"`: estimate_matching's rule, for a caller that needs the hits alone).
-
-    `"bounded"` reports the planner's estimate beyond that bound, and the IVFFlat probes scale with it.
+    (`"bounded"`: estimate_matching's rule, for a caller that needs the hits alone: beyond the exact bound it
+    reports the planner's estimate, and the IVFFlat probes scale with that).
 
     From the count on, the search runs on one connection, in one transaction: a search at 1M events takes a
     few tens of milliseconds, and each borrowed connection costs several round trips."""
